@@ -1,0 +1,43 @@
+# citygrid — two commands: `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+NPMSTAMP := static/vendor/.installed
+export DJANGO_SETTINGS_MODULE := citygrid.settings
+
+.PHONY: demo test setup lint bench bench-geocode clean serve
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+$(NPMSTAMP): package.json package-lock.json scripts/vendor_static.sh
+	npm ci --no-audit --no-fund --loglevel=error
+	sh scripts/vendor_static.sh
+	touch $(NPMSTAMP)
+
+setup: $(STAMP) $(NPMSTAMP)
+	$(BIN)/citygrid compilemessages -v 0 --ignore '.venv/*' --ignore 'node_modules/*'
+
+demo: setup
+	$(BIN)/citygrid migrate --noinput -v 0
+	$(BIN)/citygrid demo_setup $(DEMO_ARGS)
+	$(BIN)/citygrid runserver 127.0.0.1:8000
+
+test: setup
+	$(BIN)/ruff check citygrid tests bench
+	$(BIN)/mypy
+	$(BIN)/citygrid makemigrations --check --dry-run -v 1
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: setup bench-geocode
+
+bench-geocode: setup
+	$(BIN)/python bench/geocode.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor var/*.sqlite3*

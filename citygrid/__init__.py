@@ -1,0 +1,1 @@
+"""citygrid: digital city management (数字城管)."""

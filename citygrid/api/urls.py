@@ -1,0 +1,51 @@
+"""The one NinjaAPI at /api/v1/. Every router is added here, before `api.urls` is read."""
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from citygrid.core.errors import DomainError
+
+api = NinjaAPI(
+    title="citygrid API",
+    version="1",
+    description="Digital city management: geocoding, areas and grids, classes, organisation.",
+    urls_namespace="api-v1",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    details = [
+        {"loc": [str(p) for p in err.get("loc", [])], "message": str(err.get("msg", ""))}
+        for err in exc.errors
+    ]
+    body = {"code": "invalid_request", "message": "The request is malformed.", "details": details}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    body = {"code": "unauthenticated", "message": "Log in or send valid credentials."}
+    return api.create_response(request, body, status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    body = {"code": f"http_{exc.status_code}", "message": str(exc)}
+    return api.create_response(request, body, status=exc.status_code)
+
+
+def _add_routers() -> None:
+    from citygrid.space.api import router as space_router
+
+    api.add_router("/", space_router)
+
+
+_add_routers()

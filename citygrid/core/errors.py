@@ -1,0 +1,49 @@
+"""Errors that carry a machine-readable code, raised by actions and services.
+
+The API turns a `DomainError` into HTTP 4xx with `{"code": ..., "message": ..., "details": ...}`;
+pages show the message; commands print it and exit with status 2.
+"""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A request the domain refuses. `code` is stable; `message` is for people."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class ValidationFailed(DomainError):
+    """Input failed validation; `details` lists every problem found."""
+
+    status = 422
+    code = "validation_failed"

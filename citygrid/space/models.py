@@ -1,0 +1,132 @@
+"""The four supervision levels, unit grids and responsibility grids (M-01, M-02).
+
+Geometries are stored portably as WKB (WGS84 lon/lat) with their bounding box in plain
+columns, so viewport queries run on any database and PostGIS stays optional.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.TextChoices):
+    CITY = "city", _("city")
+    DISTRICT = "district", _("district")
+    STREET = "street", _("street")
+    COMMUNITY = "community", _("community")
+
+
+# Code length per level: GB/T 2260 district 6, street +3, community +3. A city uses the
+# 6-digit prefecture code (e.g. 510100 Chengdu).
+CODE_LENGTH = {Level.CITY: 6, Level.DISTRICT: 6, Level.STREET: 9, Level.COMMUNITY: 12}
+PARENT_LEVEL = {
+    Level.DISTRICT: Level.CITY,
+    Level.STREET: Level.DISTRICT,
+    Level.COMMUNITY: Level.STREET,
+}
+
+
+class GeometryColumns(models.Model):
+    """WKB geometry plus its bounding box, for viewport queries without a spatial index."""
+
+    geometry = models.BinaryField(_("geometry (WKB, WGS84)"))
+    min_lon = models.FloatField(db_index=True)
+    min_lat = models.FloatField(db_index=True)
+    max_lon = models.FloatField(db_index=True)
+    max_lat = models.FloatField(db_index=True)
+    area_m2 = models.FloatField(_("area (m²)"))
+
+    class Meta:
+        abstract = True
+
+
+class Area(GeometryColumns):
+    """A city, district, street or community, with its boundary."""
+
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level="city", parent__isnull=True) | ~Q(level="city"),
+                name="area_city_has_no_parent",
+            ),
+            models.CheckConstraint(
+                condition=Q(level="city") | Q(parent__isnull=False),
+                name="area_lower_levels_have_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class UnitGrid(GeometryColumns):
+    """A unit grid (万米单元网格) version. Changing coverage closes a version (valid_to) and
+    opens new ones, so whatever points at an old version keeps pointing at it."""
+
+    code = models.CharField(_("code"), max_length=15, db_index=True)
+    legacy_code = models.CharField(_("legacy 14-digit code"), max_length=14, blank=True)
+    community = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="grids", limit_choices_to={"level": "community"}
+    )
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True, db_index=True)
+    predecessors = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="successors"
+    )
+
+    class Meta:
+        verbose_name = _("unit grid")
+        verbose_name_plural = _("unit grids")
+        ordering = ["code", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(valid_to__isnull=True), name="unitgrid_current_code_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_current(self) -> bool:
+        return self.valid_to is None
+
+
+class ResponsibilityGrid(models.Model):
+    """A named set of unit grids that one inspector (or team) patrols."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="responsibility_grids")
+    unit_grids = models.ManyToManyField(UnitGrid, related_name="responsibility_grids", blank=True)
+
+    class Meta:
+        verbose_name = _("responsibility grid")
+        verbose_name_plural = _("responsibility grids")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class CoverageRevision(models.Model):
+    """One row per database; bumped by every action that changes areas or grids, so each
+    app process knows when its in-memory geocoding index is stale."""
+
+    revision = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("coverage revision")
