@@ -130,3 +130,6 @@ class CoverageRevision(models.Model):
 
     class Meta:
         verbose_name = _("coverage revision")
+
+    def __str__(self) -> str:
+        return f"coverage revision {self.revision}"

@@ -1,0 +1,1 @@
+"""Pure calendar arithmetic: no Django here."""
