@@ -1,9 +1,13 @@
 """Shared fixtures. Each app's tests live in tests/<app>/."""
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection
+
+if TYPE_CHECKING:
+    from citygrid.space.domain.demo_city import CityPlan
 
 
 def is_postgres() -> bool:
@@ -16,3 +20,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords and not on_pg:
             item.add_marker(skip_pg)
+
+
+@pytest.fixture
+def small_city(db: None) -> "CityPlan":
+    """The small demo city (2 districts, 4 streets, 8 communities, ~200 grids) loaded into the
+    test database through the import action; returns its plan (codes, names, geometries)."""
+    from citygrid.space.demo import load_city
+
+    return load_city("small")
+
+
+@pytest.fixture(scope="session")
+def small_city_plan() -> "CityPlan":
+    """The small demo city's plan only (no database), built once per session."""
+    from citygrid.space.domain.demo_city import build_city
+
+    return build_city("small")

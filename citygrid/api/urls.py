@@ -43,9 +43,20 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _add_routers() -> None:
+    from citygrid.calendars.api import router as calendars_router
     from citygrid.space.api import router as space_router
 
     api.add_router("/", space_router)
+    from citygrid.space.api_geocode import router as geocode_router; api.add_router("/", geocode_router)  # noqa: E702, I001
+    api.add_router("/", calendars_router)
+
+    from citygrid.catalog.api import router as catalog_router
+
+    api.add_router("/", catalog_router)
+
+    from citygrid.org.api import router as org_router
+
+    api.add_router("/", org_router)
 
 
 _add_routers()

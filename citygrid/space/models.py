@@ -6,9 +6,13 @@ columns, so viewport queries run on any database and PostGIS stays optional.
 
 from __future__ import annotations
 
+import shapely
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from shapely.geometry.base import BaseGeometry
+
+from citygrid.space.domain.measure import BBox, geodesic_area_m2
 
 
 class Level(models.TextChoices):
@@ -32,14 +36,29 @@ class GeometryColumns(models.Model):
     """WKB geometry plus its bounding box, for viewport queries without a spatial index."""
 
     geometry = models.BinaryField(_("geometry (WKB, WGS84)"))
-    min_lon = models.FloatField(db_index=True)
-    min_lat = models.FloatField(db_index=True)
-    max_lon = models.FloatField(db_index=True)
-    max_lat = models.FloatField(db_index=True)
+    min_lon = models.FloatField(_("min longitude"), db_index=True)
+    min_lat = models.FloatField(_("min latitude"), db_index=True)
+    max_lon = models.FloatField(_("max longitude"), db_index=True)
+    max_lat = models.FloatField(_("max latitude"), db_index=True)
     area_m2 = models.FloatField(_("area (m²)"))
 
     class Meta:
         abstract = True
+
+    @property
+    def shape(self) -> BaseGeometry:
+        """The geometry as a shapely object (lon/lat)."""
+        return shapely.from_wkb(bytes(self.geometry))
+
+    @property
+    def bbox(self) -> BBox:
+        return (self.min_lon, self.min_lat, self.max_lon, self.max_lat)
+
+    def set_shape(self, geometry: BaseGeometry) -> None:
+        """Store `geometry` with its bounding box and geodesic area, always together."""
+        self.geometry = shapely.to_wkb(geometry)
+        self.min_lon, self.min_lat, self.max_lon, self.max_lat = geometry.bounds
+        self.area_m2 = geodesic_area_m2(geometry)
 
 
 class Area(GeometryColumns):
@@ -49,7 +68,8 @@ class Area(GeometryColumns):
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        verbose_name=_("parent"),
     )
 
     class Meta:
@@ -78,12 +98,14 @@ class UnitGrid(GeometryColumns):
     code = models.CharField(_("code"), max_length=15, db_index=True)
     legacy_code = models.CharField(_("legacy 14-digit code"), max_length=14, blank=True)
     community = models.ForeignKey(
-        Area, on_delete=models.PROTECT, related_name="grids", limit_choices_to={"level": "community"}
+        Area, on_delete=models.PROTECT, related_name="grids", limit_choices_to={"level": "community"},
+        verbose_name=_("community"),
     )
     valid_from = models.DateTimeField(_("valid from"))
     valid_to = models.DateTimeField(_("valid to"), null=True, blank=True, db_index=True)
     predecessors = models.ManyToManyField(
-        "self", symmetrical=False, blank=True, related_name="successors"
+        "self", symmetrical=False, blank=True, related_name="successors",
+        verbose_name=_("predecessors"),
     )
 
     class Meta:
@@ -109,8 +131,12 @@ class ResponsibilityGrid(models.Model):
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="responsibility_grids")
-    unit_grids = models.ManyToManyField(UnitGrid, related_name="responsibility_grids", blank=True)
+    area = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="responsibility_grids", verbose_name=_("area")
+    )
+    unit_grids = models.ManyToManyField(
+        UnitGrid, related_name="responsibility_grids", blank=True, verbose_name=_("unit grids")
+    )
 
     class Meta:
         verbose_name = _("responsibility grid")
@@ -125,11 +151,12 @@ class CoverageRevision(models.Model):
     """One row per database; bumped by every action that changes areas or grids, so each
     app process knows when its in-memory geocoding index is stale."""
 
-    revision = models.BigIntegerField(default=0)
-    changed_at = models.DateTimeField(auto_now=True)
+    revision = models.BigIntegerField(_("revision"), default=0)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     class Meta:
         verbose_name = _("coverage revision")
+        verbose_name_plural = _("coverage revisions")
 
     def __str__(self) -> str:
         return f"coverage revision {self.revision}"

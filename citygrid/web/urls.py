@@ -1,4 +1,9 @@
+from django.urls import path
 
+from citygrid.web import views
 
 app_name = "web"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.map_page, name="map"),
+    path("logged-out/", views.logged_out, name="logged_out"),
+]

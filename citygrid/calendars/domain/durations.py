@@ -33,7 +33,7 @@ _UNIT_WORDS: dict[str, Unit] = {
     "days": Unit.CALENDAR_DAYS, "自然日": Unit.CALENDAR_DAYS, "天": Unit.CALENDAR_DAYS,
 }
 
-_DURATION_RE = re.compile(r"^\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>.+?)\s*$")
+_DURATION_RE = re.compile(r"^\s*(?P<sign>[-+−]\s*)?(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>.+?)\s*$")
 
 
 class DurationError(ValueError):
@@ -67,6 +67,8 @@ def parse_duration(text: str) -> Duration:
     match = _DURATION_RE.match(text)
     if not match:
         raise DurationError(f"cannot read {text!r} as a duration; write e.g. '1 working day'")
+    if match["sign"] and match["sign"].strip() in "-−":
+        raise DurationError(f"a duration cannot be negative: {text.strip()!r}")
     try:
         amount = Decimal(match["amount"])
     except InvalidOperation:  # pragma: no cover - the regex admits only decimals

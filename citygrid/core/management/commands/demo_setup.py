@@ -12,6 +12,9 @@ from django.core.management.base import BaseCommand, CommandParser
 # Dependency order: space before catalog before calendars before org (which uses all three).
 DEMO_LOADERS = [
     "citygrid.space.demo",
+    "citygrid.calendars.demo",
+    "citygrid.catalog.demo",
+    "citygrid.org.demo",
 ]
 
 
