@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",  # serves Swagger UI from its own static files, never from a CDN
     "citygrid.core",
     "citygrid.space",
     "citygrid.calendars",
@@ -134,6 +137,10 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(20 * 1024 * 1024)))
 
+
+# Background work (Django's tasks API, backport): the database backend by default, so a
+# worker needs nothing but the database; `citygrid db_worker` runs it.
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 CACHES = {
     "default": {

@@ -37,3 +37,12 @@ def small_city_plan() -> "CityPlan":
     from citygrid.space.domain.demo_city import build_city
 
     return build_city("small")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_geocoding_index() -> None:
+    """Each test starts with no cached geocoding index: test databases are rolled back
+    between tests, so a revision number seen by one test may mean other grids in the next."""
+    from citygrid.space.geocoding import invalidate_index
+
+    invalidate_index()
