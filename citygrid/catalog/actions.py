@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from citygrid.calendars.domain.durations import Duration, DurationError
 from citygrid.catalog.domain.rules import (
-    RowError,
     SheetRow,
     confidence_from_note,
     parse_process_row,
@@ -41,8 +40,10 @@ from citygrid.catalog.models import (
     StepTimeLimit,
     Urgency,
 )
-from citygrid.catalog.sheets import NATIONAL_CSV, SAMPLE_CSV, Rows, read_data_csv
+from citygrid.catalog.sheets import NATIONAL_CSV, SAMPLE_CSV, read_data_csv
+from citygrid.core.domain.rows import RowError
 from citygrid.core.errors import Conflict, PermissionDenied, ValidationFailed
+from citygrid.core.sheets import Rows
 from citygrid.space.models import Area, Level
 
 PERMISSION = "catalog.change_category"

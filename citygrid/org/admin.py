@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from citygrid.core.errors import DomainError
+from citygrid.core.sheets import MAX_SHEET_BYTES
 from citygrid.org import actions, selectors, sheets
 from citygrid.org.models import Department, Person, ResponsibilityRule, Role, RoleAssignment
 from citygrid.org.scoping import can_act, visible_areas
@@ -55,7 +56,8 @@ class SheetAdminMixin:
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                report = sheets.import_file(request.user, self.sheet_name, upload.read(), upload.name)
+                data = upload.read(MAX_SHEET_BYTES + 1)  # the reader refuses anything larger
+                report = sheets.import_file(request.user, self.sheet_name, data, upload.name)
             except DomainError as exc:
                 message = exc.message
                 errors = [d for d in (exc.details or []) if isinstance(d, dict)]

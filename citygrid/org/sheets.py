@@ -8,8 +8,6 @@ owners set one through the password-reset flow (docs/organisation.md).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -17,7 +15,9 @@ from typing import Any
 
 from django.db import transaction
 
+from citygrid.core.domain.rows import RowError
 from citygrid.core.errors import DomainError, PermissionDenied, ValidationFailed
+from citygrid.core.sheets import Row, Rows, read_rows, write_csv, write_xlsx
 from citygrid.org import actions
 from citygrid.org.models import (
     Department,
@@ -46,18 +46,6 @@ REQUIRED = {
 }
 COLUMNS = {"departments": DEPARTMENT_COLUMNS, "people": PEOPLE_COLUMNS, "rules": RULE_COLUMNS}
 
-Row = dict[str, str]
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
-
 
 @dataclass
 class ImportReport:
@@ -68,76 +56,11 @@ class ImportReport:
 
 # --- Reading and writing files ---------------------------------------------------------------
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, time):
-        return value.strftime("%H:%M")
-    if isinstance(value, date):
-        return value.isoformat()[:10]
-    return str(value).strip()
-
-
-def read_rows(data: bytes, filename: str, what: str) -> list[tuple[int, Row]]:
-    """Rows numbered as a spreadsheet shows them (header = row 1)."""
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for bad files
-            raise ValidationFailed(f"Cannot read the xlsx file: {exc}", code="unreadable_file") from None
-        sheet = book.worksheets[0]
-        table = [[_text(c) for c in row] for row in sheet.iter_rows(values_only=True)]
-    elif name.endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed("The CSV file is not UTF-8.", code="unreadable_file") from None
-        table = [list(r) for r in csv.reader(io.StringIO(text))]
-    else:
-        raise ValidationFailed(f"Upload an .xlsx or .csv file, not {filename!r}.", code="unsupported_file")
-    if not table:
-        raise ValidationFailed("The file is empty.", code="empty_file")
-    header = [h.strip().lower() for h in table[0]]
-    missing = [c for c in REQUIRED[what] if c not in header]
-    if missing:
-        raise ValidationFailed(
-            f"The header row lacks required columns: {', '.join(missing)}.", code="missing_columns",
-            details=[RowError(1, c, "column missing").as_dict() for c in missing],
-        )
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(str(c).strip() for c in cells):
-            continue
-        rows.append((number, {h: (str(cells[i]).strip() if i < len(cells) else "")
-                              for i, h in enumerate(header) if h}))
-    return rows
-
-
 def write_table(what: str, rows: Sequence[Row], fmt: str) -> bytes:
-    columns = COLUMNS[what]
+    """The rows of one sheet kind as "csv" (UTF-8 with BOM) or, for any other fmt, xlsx."""
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        return ("\ufeff" + out.getvalue()).encode("utf-8")
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = what
-    sheet.append(columns)
-    for row in rows:
-        sheet.append([row.get(c, "") for c in columns])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        return write_csv(COLUMNS[what], rows)
+    return write_xlsx(COLUMNS[what], rows, title=what)
 
 
 def _bool(value: str, default: bool) -> bool | None:
@@ -239,7 +162,7 @@ def _run(plan: list[tuple[int, Callable[[], Any]]], what: str) -> None:
         raise
 
 
-def import_departments(actor: AnyUser | None, rows: list[tuple[int, Row]]) -> ImportReport:
+def import_departments(actor: AnyUser | None, rows: Rows) -> ImportReport:
     from citygrid.calendars.models import WorkingCalendar
 
     errors = _Errors()
@@ -318,7 +241,7 @@ def import_departments(actor: AnyUser | None, rows: list[tuple[int, Row]]) -> Im
     return report
 
 
-def import_people(actor: AnyUser | None, rows: list[tuple[int, Row]]) -> ImportReport:
+def import_people(actor: AnyUser | None, rows: Rows) -> ImportReport:
     errors = _Errors()
     dept_codes = {r.get(c, "") for _, r in rows for c in ("department_code", "contractor_code")}
     dept_codes |= {c for _, r in rows for c in _split(r.get("scope_departments", ""))}
@@ -388,7 +311,7 @@ def import_people(actor: AnyUser | None, rows: list[tuple[int, Row]]) -> ImportR
     return report
 
 
-def import_rules(actor: AnyUser | None, rows: list[tuple[int, Row]], standard: Any = None) -> ImportReport:
+def import_rules(actor: AnyUser | None, rows: Rows, standard: Any = None) -> ImportReport:
     from citygrid.catalog.models import Category
     from citygrid.catalog.selectors import active_standard
 
@@ -503,4 +426,4 @@ IMPORTERS: dict[str, Callable[..., ImportReport]] = {
 def import_file(actor: AnyUser | None, what: str, data: bytes, filename: str) -> ImportReport:
     if what not in IMPORTERS:
         raise ValidationFailed(f"unknown sheet {what!r}; use departments, people or rules", code="unknown_sheet")
-    return IMPORTERS[what](actor, read_rows(data, filename, what))
+    return IMPORTERS[what](actor, read_rows(data, filename, REQUIRED[what]))

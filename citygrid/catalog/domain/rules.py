@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from citygrid.calendars.domain.durations import Duration, DurationError, parse_duration
+from citygrid.core.domain.rows import RowError
 
 
 class Confidence(StrEnum):
@@ -83,16 +84,6 @@ KINDS = ("component", "event")
 _CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
 _TRUE = {"1", "true", "yes", "y", "是", "√", "x"}
 _FALSE = {"", "0", "false", "no", "n", "否"}
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)

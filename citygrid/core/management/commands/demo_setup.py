@@ -4,6 +4,7 @@ Each app contributes a `demo.load_demo(stdout, size)` function; this command cal
 dependency order. Re-running it is safe: each loader skips what is already there.
 """
 
+import time
 from importlib import import_module
 from typing import Any
 
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, size: str, **options: Any) -> None:
+        started = time.monotonic()
         for module_name in DEMO_LOADERS:
             import_module(module_name).load_demo(self.stdout, size=size)
-        self.stdout.write(self.style.SUCCESS("Demo ready at http://127.0.0.1:8000/"))
+        elapsed = time.monotonic() - started
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo ready in {elapsed:.0f} s at http://127.0.0.1:8000/"
+        ))
