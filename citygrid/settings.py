@@ -20,10 +20,29 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# A development key is used only when DEBUG is on; production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-insecure-key-only-for-debug" if DEBUG else "")
-if not SECRET_KEY:
-    SECRET_KEY = "citygrid-local-" + str(BASE_DIR)  # local runs only; deployments set SECRET_KEY
+
+
+def _local_secret_key() -> str:
+    """For a single machine without SECRET_KEY (the demo, tests): a random key kept in
+    var/secret_key, readable by its owner only. Deployments set SECRET_KEY."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(dir=VAR_DIR)  # created with mode 0600
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, path)  # atomic; the first process to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
