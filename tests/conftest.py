@@ -46,3 +46,12 @@ def _fresh_geocoding_index() -> None:
     from citygrid.space.geocoding import invalidate_index
 
     invalidate_index()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher(django_test_environment: None) -> None:
+    """One fast hasher for the whole run: tests log demo users in by the hundred, and a
+    hash made under one hasher setting must verify under the next test's."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

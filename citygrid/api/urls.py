@@ -26,7 +26,10 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         {"loc": [str(p) for p in err.get("loc", [])], "message": str(err.get("msg", ""))}
         for err in exc.errors
     ]
-    body = {"code": "invalid_request", "message": "The request is malformed.", "details": details}
+    body: dict[str, object] = {"code": "invalid_request", "message": "The request is malformed."}
+    if details and details[0]["loc"]:
+        body["field"] = details[0]["loc"][-1]
+    body["details"] = details
     return api.create_response(request, body, status=422)
 
 
@@ -42,21 +45,24 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return api.create_response(request, body, status=exc.status_code)
 
 
+# Each app's router, in the order their endpoints appear in the OpenAPI document.
+ROUTER_MODULES = [
+    "citygrid.space.api",
+    "citygrid.space.api_geocode",
+    "citygrid.calendars.api",
+    "citygrid.catalog.api",
+    "citygrid.org.api",
+    "citygrid.accounts.api",
+    "citygrid.cases.api",
+]
+
+
 def _add_routers() -> None:
-    from citygrid.calendars.api import router as calendars_router
-    from citygrid.space.api import router as space_router
+    from importlib import import_module
 
-    api.add_router("/", space_router)
-    from citygrid.space.api_geocode import router as geocode_router; api.add_router("/", geocode_router)  # noqa: E702, I001
-    api.add_router("/", calendars_router)
+    for module_name in ROUTER_MODULES:
+        api.add_router("/", import_module(module_name).router)
 
-    from citygrid.catalog.api import router as catalog_router
-
-    api.add_router("/", catalog_router)
-
-    from citygrid.org.api import router as org_router
-
-    api.add_router("/", org_router)
 
 
 _add_routers()

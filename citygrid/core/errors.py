@@ -22,9 +22,23 @@ class DomainError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
+        field = self.field
+        if field:
+            body["field"] = field
         if self.details is not None:
             body["details"] = self.details
         return body
+
+    @property
+    def field(self) -> str | None:
+        """The input field at fault, when the details name one (first of several)."""
+        if isinstance(self.details, dict):
+            if self.details.get("field"):
+                return str(self.details["field"])
+            fields = self.details.get("fields")
+            if isinstance(fields, list | tuple) and fields:
+                return str(fields[0])
+        return None
 
 
 class NotFound(DomainError):

@@ -70,8 +70,15 @@ MANHOLE_OWNERS = {"01001": "SU-WATER", "01002": "SZ", "01003": "SZ", "01005": "S
 
 
 @functools.cache
-def _demo_hash() -> str:
+def _hash_for(hashers: tuple[str, ...]) -> str:
     return make_password(DEMO_PASSWORD)
+
+
+def _demo_hash() -> str:
+    """Hashed once per hasher configuration (tests switch to a fast hasher)."""
+    from django.conf import settings
+
+    return _hash_for(tuple(settings.PASSWORD_HASHERS))
 
 
 def _key(district: Area) -> str:
