@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 NPMSTAMP := static/vendor/.installed
 export DJANGO_SETTINGS_MODULE := citygrid.settings
 
-.PHONY: demo test setup lint bench bench-geocode clean serve
+.PHONY: demo test setup lint bench bench-geocode bench-intake clean serve
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,7 +26,7 @@ setup: $(STAMP) $(NPMSTAMP)
 demo: setup
 	$(BIN)/citygrid migrate --noinput -v 0
 	$(BIN)/citygrid demo_setup $(DEMO_ARGS)
-	$(BIN)/citygrid runserver 127.0.0.1:8000
+	BIN=$(BIN) sh scripts/demo_serve.sh 127.0.0.1:8000
 
 test: setup
 	$(BIN)/ruff check citygrid tests bench
@@ -34,10 +34,13 @@ test: setup
 	$(BIN)/citygrid makemigrations --check --dry-run -v 1
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: setup bench-geocode
+bench: setup bench-geocode bench-intake
 
 bench-geocode: setup
 	$(BIN)/python bench/geocode.py
+
+bench-intake: setup
+	$(BIN)/python bench/intake.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor var/*.sqlite3*

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "citygrid.org",
     "citygrid.accounts",
     "citygrid.cases",
+    "citygrid.exchange",
+    "citygrid.collab",
+    "citygrid.assess",
     "citygrid.web",
 ]
 

@@ -10,5 +10,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("cases/", include("citygrid.cases.urls")),
+    path("assess/", include("citygrid.assess.urls")),
+    path("collab/", include("citygrid.collab.urls")),
+    path("open311/v2/", include("citygrid.exchange.open311_urls")),
+    path("public/", include("citygrid.exchange.public_urls")),
     path("", include("citygrid.web.urls")),
 ]

@@ -63,6 +63,8 @@ def _add_routers() -> None:
     for module_name in ROUTER_MODULES:
         api.add_router("/", import_module(module_name).router)
 
+    from citygrid.assess.api import router as assess_router; api.add_router("/", assess_router)  # noqa: E702, I001
+    from citygrid.collab.api import router as collab_router; api.add_router("/", collab_router)  # noqa: E702, I001
 
 
 _add_routers()

@@ -90,7 +90,7 @@ DISPATCHABLE_KINDS = (DepartmentKind.GOVERNMENT, DepartmentKind.SOCIAL_UNIT,
                       DepartmentKind.COLLABORATION_PLATFORM)
 COLLABORATION_RETURNS = 2  # a case returned this often goes to the collaboration platform (M-20)
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-MAX_TEXT = 2000
+MAX_TEXT = 4000  # as Open311 allows for descriptions
 
 
 def now_() -> datetime:
@@ -577,6 +577,7 @@ def _hand_to(case: Case, department: Department, at: datetime) -> None:
         case.overall_started_at = at
         case.overall_limit = str(limit) if limit is not None else ""
         case.overall_extensions = []
+    _end_collaboration_pause(case, at)
     if _returns_by(case, department) >= 1:
         _flag_collaboration(case, f"dispatched again to {department.code}, which returned it before")
 
@@ -1088,6 +1089,108 @@ def reopen_case(actor: AnyUser, case_id: int | str, *, expected_version: int | N
 
     return _operate(actor, case_id, Operation.REOPEN, expected_version=expected_version, role=role,
                     inputs={"reason": reason}, recorded={"reason": reason}, effect=effect)
+
+
+# --- Collaboration platform (M-19, M-20) ----------------------------------------------------------
+
+COLLABORATION_PAUSE = "collab"  # CasePause.kind: the handling clock stands still at the platform
+# How a case reached the platform (recorded as `entry` in the event's inputs).
+ENTRY_SENT = "sent"  # the dispatcher or the coordinator sent it for ownership confirmation
+ENTRY_NOT_OURS = "not_ours"  # the holding department returned it as not its own
+
+
+def _end_collaboration_pause(case: Case, at: datetime) -> None:
+    if case.pk is not None:
+        CasePause.objects.filter(case=case, kind=COLLABORATION_PAUSE, end__isnull=True).update(end=at)
+
+
+def _enter_collaboration(case: Case, at: datetime, entry: str, reason: str) -> dict[str, Any]:
+    """The platform holds the case; the step clock stops and the handling clock pauses."""
+    from citygrid.org.selectors import collaboration_platform
+
+    previous = case.holder_department
+    case.holder_department = collaboration_platform()
+    case.holder_person = None
+    if entry == ENTRY_NOT_OURS:
+        case.return_count += 1
+    _stop_clock(case)
+    if case.overall_started_at is not None and not CasePause.objects.filter(
+            case=case, kind=COLLABORATION_PAUSE, end__isnull=True).exists():
+        CasePause.objects.create(case=case, kind=COLLABORATION_PAUSE, start=at)
+    case.needs_collaboration = True
+    case.collaboration_reason = f"{entry}: {reason}"[:200]
+    return {"entry": entry, "department": previous.code if previous else ""}
+
+
+def send_to_collaboration(actor: AnyUser, case_id: int | str, *, expected_version: int | None = None,
+                          role: str | None = None, reason: str = "") -> Case:
+    """The dispatcher (or the coordinator) sends the case to the collaboration platform for
+    ownership confirmation (M-19)."""
+    reason = _text(reason, "reason")
+
+    def effect(case: Case, t: Transition, at: datetime) -> dict[str, Any]:
+        return _enter_collaboration(case, at, ENTRY_SENT, reason)
+
+    return _operate(actor, case_id, Operation.SEND_TO_COLLABORATION,
+                    expected_version=expected_version, role=role, inputs={"reason": reason},
+                    recorded={"reason": reason}, effect=effect)
+
+
+def return_as_not_ours(actor: AnyUser, case_id: int | str, *, expected_version: int | None = None,
+                       role: str | None = None, reason: str = "") -> Case:
+    """The holding department returns the case as not its own: it goes to the collaboration
+    platform rather than back to the dispatcher (M-20); counted as a return."""
+    reason = _text(reason, "reason")
+
+    def effect(case: Case, t: Transition, at: datetime) -> dict[str, Any]:
+        return _enter_collaboration(case, at, ENTRY_NOT_OURS, reason)
+
+    return _operate(actor, case_id, Operation.SEND_TO_COLLABORATION,
+                    expected_version=expected_version, role=role, inputs={"reason": reason},
+                    recorded={"reason": reason}, effect=effect)
+
+
+def send_to_collaboration_automatically(case_id: int | str, *, entry: str, reason: str) -> Case:
+    """The system sends the case to the platform (the collaboration sweep: no rule matched,
+    returned or re-dispatched too often, overdue and left alone). Role `system`, no actor."""
+    reason = _text(reason, "reason", required=True)
+    with transaction.atomic():
+        case = _lock(case_id)
+        try:
+            transition = check_transition(case.process, case.state,
+                                          Operation.SEND_TO_COLLABORATION, Role.SYSTEM,
+                                          {"reason": reason})
+        except TransitionError as exc:
+            raise _translate(case, exc) from None
+
+        def effect(c: Case, t: Transition, at: datetime) -> dict[str, Any]:
+            return _enter_collaboration(c, at, entry, reason)
+
+        _apply(case, transition, None, Role.SYSTEM, {"reason": reason}, effect)
+    return case
+
+
+def dispatch_after_collaboration(actor: AnyUser, case_id: int | str, *,
+                                 expected_version: int | None = None, role: str | None = None,
+                                 department: DepartmentRef | None = None,
+                                 copies: Sequence[DepartmentRef] = (),
+                                 decision: Mapping[str, Any] | None = None) -> Case:
+    """The coordinator dispatches the case to the owner the platform confirmed, with the
+    decision attached (recorded in the event); the handling clock runs on."""
+    target = _department(department) if department not in (None, "") else None
+    copied = [_department(c, "copies") for c in copies]
+    attached = dict(decision or {})
+
+    def effect(case: Case, t: Transition, at: datetime) -> dict[str, Any]:
+        assert target is not None
+        _hand_to(case, target, at)
+        case.needs_collaboration = False
+        sent = _send_copies(case, [d for d in copied if d.pk != target.pk], at)
+        return {"department": target.code, "copies": sent}
+
+    return _operate(actor, case_id, Operation.DISPATCH, expected_version=expected_version,
+                    role=role, inputs={"department": target.code if target else None},
+                    recorded={"decision": attached}, effect=effect)
 
 
 # --- Sweeps ------------------------------------------------------------------------------------

@@ -304,7 +304,7 @@ class ReportIn(InSchema):
     lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False)
     crs: str = Field("wgs84", max_length=16, description="wgs84|cgcs2000|gcj02")
     address: str = Field("", max_length=300)
-    description: str = Field("", max_length=2000)
+    description: str = Field("", max_length=4000)
     urgency: str = Field("ordinary", max_length=10, description="ordinary|urgent|emergency")
     component_id: str = Field("", max_length=32)
     idempotency_key: str | None = Field(None, max_length=100,

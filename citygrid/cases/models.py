@@ -37,6 +37,7 @@ class CaseState(models.TextChoices):
     HANDLING = State.HANDLING.value, _("handling")
     POSTPONEMENT_REQUESTED = State.POSTPONEMENT_REQUESTED.value, _("postponement requested")
     SUSPENDED = State.SUSPENDED.value, _("suspended")
+    IN_COLLABORATION = State.IN_COLLABORATION.value, _("at the collaboration platform")
     TO_CHECK = State.TO_CHECK.value, _("to check")
     TO_CLOSE = State.TO_CLOSE.value, _("to close")
     CLOSED = State.CLOSED.value, _("closed")
@@ -100,6 +101,7 @@ class Operation(models.TextChoices):
     URGE = OperationValue.URGE.value, _("urge")
     SUPERVISE = OperationValue.SUPERVISE.value, _("supervise")
     REOPEN = OperationValue.REOPEN.value, _("reopen")
+    SEND_TO_COLLABORATION = OperationValue.SEND_TO_COLLABORATION.value, _("send to the collaboration platform")
 
 
 class CaseCounter(models.Model):

@@ -258,3 +258,32 @@ def test_every_open_state_is_in_some_queue(process):
     for state in process.open_states() - {State.SUSPENDED}:
         roles = process.acting_roles(state)
         assert roles, state
+
+
+@pytest.mark.parametrize("process", ALL, ids=IDS)
+def test_every_process_reaches_the_collaboration_platform_and_leaves_it(process):
+    """M-19, M-20: the centre, the coordinator or the system send a case in from dispatch or
+    handling; the holding department returns it as not its own; only the coordinator
+    dispatches it on, to the confirmed owner."""
+    assert State.IN_COLLABORATION in process.states
+    for state in (State.TO_DISPATCH, State.DISPATCHED, State.HANDLING):
+        for role in ("dispatcher", "collaboration_coordinator", "system"):
+            t = check_transition(process, state, "send_to_collaboration", role, {"reason": "r"})
+            assert t.target is State.IN_COLLABORATION
+    for state in (State.DISPATCHED, State.HANDLING):
+        assert check_transition(process, state, "send_to_collaboration", "handler",
+                                {"reason": "r"}).target is State.IN_COLLABORATION
+    with pytest.raises(TransitionError) as err:
+        check_transition(process, State.TO_DISPATCH, "send_to_collaboration", "handler", {"reason": "r"})
+    assert err.value.code == "role_not_allowed"
+    with pytest.raises(TransitionError) as err:
+        check_transition(process, State.HANDLING, "send_to_collaboration", "dispatcher", {})
+    assert err.value.code == "missing_input"
+    t = check_transition(process, State.IN_COLLABORATION, "dispatch", "collaboration_coordinator",
+                         {"department": "D"})
+    assert t.target is State.DISPATCHED and t.starts is not None
+    with pytest.raises(TransitionError):
+        check_transition(process, State.IN_COLLABORATION, "dispatch", "dispatcher", {"department": "D"})
+    assert process.acting_roles(State.IN_COLLABORATION) == {Role.COLLABORATION_COORDINATOR}
+    assert check_transition(process, State.IN_COLLABORATION, "void", "shift_leader",
+                            {"reason": "r"}).target is State.VOIDED

@@ -37,6 +37,7 @@ class State(StrEnum):
     SUSPENDED = "suspended"  # shelved (挂账): the clock stops
     TO_CHECK = "to_check"  # fed back, waits for the inspector's on-site check (核查)
     TO_CLOSE = "to_close"  # checked or fed back, waits for the shift leader to close (结案)
+    IN_COLLABORATION = "in_collaboration"  # at the collaboration platform: ownership unclear (M-19)
     CLOSED = "closed"
     REJECTED = "rejected"  # not filed (不予立案)
     MERGED = "merged"  # a duplicate of another case
@@ -65,6 +66,7 @@ class Operation(StrEnum):
     URGE = "urge"
     SUPERVISE = "supervise"
     REOPEN = "reopen"
+    SEND_TO_COLLABORATION = "send_to_collaboration"  # to the collaboration platform (M-19, M-20)
 
 
 REPORT = "report"  # the operation of a case's first event (not a transition)
@@ -251,6 +253,24 @@ def _department_part(feedback_to: State, feedback_roles: frozenset[Role]) -> lis
     ]
 
 
+# The collaboration platform (M-19, M-20): the centre, the coordinator or the system sends a case
+# whose ownership is unclear (or that is bounced about, or left overdue); the holding department
+# sends back a case that is not its own. Only the coordinator dispatches it on, to the owner the
+# platform confirmed.
+COLLABORATION_SENDERS = frozenset({Role.DISPATCHER, Role.COLLABORATION_COORDINATOR, Role.SYSTEM})
+
+
+def _collaboration(department_roles: frozenset[Role]) -> list[Transition]:
+    return [
+        _t(O.SEND_TO_COLLABORATION, [S.TO_DISPATCH, S.DISPATCHED, S.HANDLING], S.IN_COLLABORATION,
+           COLLABORATION_SENDERS, R),
+        _t(O.SEND_TO_COLLABORATION, [S.DISPATCHED, S.HANDLING], S.IN_COLLABORATION,
+           department_roles, R),
+        _t(O.DISPATCH, [S.IN_COLLABORATION], S.DISPATCHED, {Role.COLLABORATION_COORDINATOR},
+           WITH_DEPT, starts=Step.ACCEPT),
+    ]
+
+
 def _centre_dispatch(roles: Iterable[Role] = (Role.DISPATCHER,)) -> list[Transition]:
     return [_t(O.DISPATCH, [S.TO_DISPATCH], S.DISPATCHED, roles, WITH_DEPT, starts=Step.ACCEPT)]
 
@@ -287,7 +307,7 @@ _AUTO_FILING = [
     _t(O.REOPEN, [S.REJECTED], S.TO_FILE, {Role.SHIFT_LEADER}, R, starts=Step.FILE),
 ]
 _STANDARD_OPEN = [S.TO_FILE, S.TO_DISPATCH, S.DISPATCHED, S.HANDLING, S.POSTPONEMENT_REQUESTED,
-                  S.SUSPENDED, S.TO_CHECK, S.TO_CLOSE]
+                  S.SUSPENDED, S.TO_CHECK, S.TO_CLOSE, S.IN_COLLABORATION]
 FINALS = frozenset({S.CLOSED, S.REJECTED, S.MERGED, S.VOIDED})
 REOPENABLE = frozenset({S.CLOSED, S.REJECTED})
 NO_ROLES: frozenset[Role] = frozenset()
@@ -299,7 +319,7 @@ def _standard_like(name: ProcessName, label: str, *, auto: bool) -> Process:
     return Process(
         name, label, S.TO_FILE, FINALS,
         tuple(filing + _centre_dispatch(dispatchers) + _department_part(S.TO_CHECK, NO_ROLES)
-              + _check_and_close(INSPECTORS) + _common(_STANDARD_OPEN)),
+              + _check_and_close(INSPECTORS) + _collaboration(DEPARTMENT) + _common(_STANDARD_OPEN)),
         REOPENABLE,
     )
 
@@ -314,7 +334,8 @@ PUBLIC_REPORT = Process(
         _t(O.REJECT, [S.TO_VERIFY], S.REJECTED, INSPECTORS | CENTRE_FILERS, R),
         _t(O.MERGE, [S.TO_VERIFY], S.MERGED, MERGERS, {Input.DUPLICATE_OF}),
         *_FILING, *_centre_dispatch(), *_department_part(S.TO_CHECK, NO_ROLES),
-        *_check_and_close(INSPECTORS), *_common([S.TO_VERIFY, *_STANDARD_OPEN]),
+        *_check_and_close(INSPECTORS), *_collaboration(DEPARTMENT),
+        *_common([S.TO_VERIFY, *_STANDARD_OPEN]),
     ]),
     REOPENABLE,
 )
@@ -323,7 +344,7 @@ PUBLIC_REPORT = Process(
 # photo in one step (no separate acceptance); the shift leader reviews and closes (or sends it
 # back for rework).
 _FLAT_OPEN = [S.TO_FILE, S.TO_DISPATCH, S.HANDLING, S.POSTPONEMENT_REQUESTED, S.SUSPENDED,
-              S.TO_CLOSE, S.DISPATCHED]
+              S.TO_CLOSE, S.DISPATCHED, S.IN_COLLABORATION]
 
 
 def _flat_like(name: ProcessName, label: str, feedback_roles: frozenset[Role]) -> Process:
@@ -340,7 +361,8 @@ def _flat_like(name: ProcessName, label: str, feedback_roles: frozenset[Role]) -
         _t(O.CHECK_FAIL, [S.TO_CLOSE], S.HANDLING, {Role.SHIFT_LEADER}, R, starts=Step.HANDLE),
     ]
     return Process(name, label, S.TO_FILE, FINALS,
-                   tuple(_AUTO_FILING + dispatch_direct + department + review + _common(_FLAT_OPEN)),
+                   tuple(_AUTO_FILING + dispatch_direct + department + review
+                         + _collaboration(DEPARTMENT | feedback_roles) + _common(_FLAT_OPEN)),
                    REOPENABLE)
 
 
@@ -363,7 +385,7 @@ EMERGENCY = _standard_like(ProcessName.EMERGENCY, "emergency case (M-16)", auto=
 # Sanitation special patrol (M-16): dispatched at once to the sanitation department, handled
 # without acceptance, and closed by the patrol inspector's passing check.
 _SANITATION_OPEN = [S.TO_FILE, S.TO_DISPATCH, S.DISPATCHED, S.HANDLING, S.POSTPONEMENT_REQUESTED,
-                    S.SUSPENDED, S.TO_CHECK]
+                    S.SUSPENDED, S.TO_CHECK, S.IN_COLLABORATION]
 SANITATION_PATROL = Process(
     ProcessName.SANITATION_PATROL, "sanitation special patrol (M-16)", S.TO_FILE, FINALS,
     tuple([
@@ -374,6 +396,7 @@ SANITATION_PATROL = Process(
         *[t for t in _department_part(S.TO_CHECK, NO_ROLES) if t.operation is not O.ACCEPT],
         _t(O.CHECK_PASS, [S.TO_CHECK], S.CLOSED, INSPECTORS),
         _t(O.CHECK_FAIL, [S.TO_CHECK], S.HANDLING, INSPECTORS, R, starts=Step.HANDLE),
+        *_collaboration(DEPARTMENT),
         *_common(_SANITATION_OPEN),
     ]),
     REOPENABLE,

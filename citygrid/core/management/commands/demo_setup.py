@@ -16,6 +16,10 @@ DEMO_LOADERS = [
     "citygrid.calendars.demo",
     "citygrid.catalog.demo",
     "citygrid.org.demo",
+    "citygrid.cases.demo",
+    "citygrid.collab.demo",
+    "citygrid.exchange.demo",
+    "citygrid.assess.demo",
 ]
 
 

@@ -1,0 +1,408 @@
+"""Case pages for the centre (issue 4, item 9): queues per role, the report form, the case
+detail with its timeline and the operation forms. Thin: reads go through the selectors,
+writes through the actions; every DomainError is shown on the page with its code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import shapely.geometry
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from citygrid.cases import actions, selectors
+from citygrid.cases.forms import (
+    PAGE_SIZE,
+    SORTS,
+    CheckForm,
+    DispatchForm,
+    FeedbackForm,
+    MergeForm,
+    NoteForm,
+    OperationForm,
+    PostponementForm,
+    QueueFilterForm,
+    ReasonForm,
+    RedispatchForm,
+    ReportForm,
+    UrgeForm,
+)
+from citygrid.cases.history import check_case_chain
+from citygrid.cases.models import Case, CaseEvent, CaseState, Kind, Operation, Photo, PhotoKind
+from citygrid.catalog.selectors import active_standard
+from citygrid.core.errors import Conflict, DomainError, NotFound
+from citygrid.org.models import Role
+from citygrid.org.scoping import AnyUser, is_superuser, roles_of
+from citygrid.web.views import api_base, map_config
+
+ALL_TAB = "all"
+ROLE_LABELS = {**dict(Role.choices), "system": "system", "public": "public"}
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    action: Callable[..., Case]
+    form: type[OperationForm]
+    fixed: dict[str, Any]
+    danger: bool = False
+
+
+OPERATIONS: dict[str, OperationSpec] = {
+    "verify": OperationSpec(actions.verify_case, NoteForm, {}),
+    "file": OperationSpec(actions.file_case, NoteForm, {}),
+    "reject": OperationSpec(actions.reject_case, ReasonForm, {}, danger=True),
+    "merge": OperationSpec(actions.merge_case, MergeForm, {}),
+    "dispatch": OperationSpec(actions.dispatch_case, DispatchForm, {}),
+    "return": OperationSpec(actions.return_case, ReasonForm, {}),
+    "redispatch": OperationSpec(actions.redispatch_case, RedispatchForm, {}),
+    "accept": OperationSpec(actions.accept_case, NoteForm, {}),
+    "feedback": OperationSpec(actions.feedback_case, FeedbackForm, {}),
+    "request_postponement": OperationSpec(actions.request_postponement, PostponementForm, {}),
+    "approve_postponement": OperationSpec(actions.approve_postponement, NoteForm, {}),
+    "refuse_postponement": OperationSpec(actions.refuse_postponement, ReasonForm, {}),
+    "suspend": OperationSpec(actions.suspend_case, ReasonForm, {}),
+    "resume": OperationSpec(actions.resume_case, NoteForm, {}),
+    "check_pass": OperationSpec(actions.check_case, CheckForm, {"passed": True}),
+    "check_fail": OperationSpec(actions.check_case, CheckForm, {"passed": False}),
+    "close": OperationSpec(actions.close_case, NoteForm, {}),
+    "void": OperationSpec(actions.void_case, ReasonForm, {}, danger=True),
+    "urge": OperationSpec(actions.urge_case, UrgeForm, {}),
+    "supervise": OperationSpec(actions.supervise_case, ReasonForm, {}),
+    "reopen": OperationSpec(actions.reopen_case, ReasonForm, {}),
+}
+
+
+def _case_or_404(user: AnyUser, number: str) -> Case:
+    try:
+        return selectors.case_detail(user, number)
+    except NotFound:
+        raise Http404(_("No such case, or not one you may see.")) from None
+
+
+# --- Queues ------------------------------------------------------------------------------------
+
+
+def role_tabs(user: AnyUser) -> list[tuple[str, str]]:
+    """The user's roles in the order the organisation lists them, then "all I may see"."""
+    held = set(Role.values) - {Role.ADMINISTRATOR} if is_superuser(user) else roles_of(user)
+    tabs = [(value, str(label)) for value, label in Role.choices if value in held]
+    return [*tabs, (ALL_TAB, _("All I may see"))]
+
+
+def _filtered(qs: QuerySet[Case], data: dict[str, Any]) -> QuerySet[Case]:
+    if data.get("state"):
+        qs = qs.filter(state=data["state"])
+    if data.get("district"):
+        qs = qs.filter(district__code=data["district"])
+    if data.get("category"):
+        qs = qs.filter(category__code__startswith=data["category"])
+    if data.get("level"):
+        qs = qs.filter(overdue_level=data["level"])
+    if data.get("q"):
+        text = data["q"].strip()
+        qs = qs.filter(Q(number__startswith=text) | Q(address__icontains=text))
+    return qs.order_by(*SORTS.get(data.get("sort") or "deadline", SORTS["deadline"]))
+
+
+@login_required
+@require_safe
+def queue(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    tabs = role_tabs(user)
+    role = request.GET.get("role") or tabs[0][0]
+    if role not in dict(tabs):
+        role = tabs[0][0]
+    form = QueueFilterForm(request.GET or None, user=user)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    base = selectors.visible_cases(user) if role == ALL_TAB else selectors.queue_for(user, role)
+    page = Paginator(_filtered(base, data), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(case, actions.level_of(case)) for case in page.object_list]
+    kept = {k: v for k, v in request.GET.items() if k != "page" and v}
+    kept["role"] = role
+    counts = {} if request.htmx else {
+        value: selectors.queue_for(user, value).count() for value, _label in tabs if value != ALL_TAB}
+    context = {
+        "tabs": [(value, label, counts.get(value)) for value, label in tabs],
+        "role": role, "form": form, "page": page, "rows": rows,
+        "query": urlencode(kept), "refresh_query": urlencode({**kept, "page": page.number}),
+        "tab_query": urlencode({k: v for k, v in kept.items() if k != "role"}),
+    }
+    template = "cases/_queue_results.html" if request.htmx else "cases/queue.html"
+    return render(request, template, context)
+
+
+# --- Reporting ---------------------------------------------------------------------------------
+
+
+def _report_categories() -> Any:
+    standard = active_standard()
+    if standard is None:
+        return []
+    return (standard.categories.filter(level__in=["minor", "fine"])
+            .select_related("parent__parent").order_by("kind", "sort_order", "code"))
+
+
+REPORT_FIELDS = {"source", "kind", "category_code", "urgency", "lon", "lat", "address",
+                 "component_id", "description"}
+
+
+def _field_of(name: Any, known: set[str], default: str | None = None) -> str | None:
+    """The form field an action's error `field` names ("photos[0]" → "photos")."""
+    if not isinstance(name, str):
+        return default
+    base = name.split("[", 1)[0]
+    return base if base in known else default
+
+
+def error_text(exc: DomainError) -> str:
+    """The page's words for the commonest refusals; the action's own message follows."""
+    known = {
+        "missing_input": _("Required for this operation."),
+        "role_not_allowed": _("Your role may not do this."),
+        "role_not_held": _("You do not hold this role."),
+        "out_of_scope": _("This case lies outside your scope."),
+        "case_changed": _("The case changed meanwhile."),
+        "operation_not_allowed_in_state": _("This operation is not open in the case's state."),
+    }
+    lead = known.get(exc.code)
+    return f"{lead} {exc.message} ({exc.code})" if lead else f"{exc.message} ({exc.code})"
+
+
+def add_domain_error(form: Any, exc: DomainError, known: set[str], default: str | None = None) -> None:
+    details = exc.details
+    items: list[tuple[str | None, str]] = []
+    if isinstance(details, list):
+        items = [(_field_of(d.get("field"), known, default),
+                  f"{d.get('message', exc.message)} ({exc.code})") for d in details if isinstance(d, dict)]
+    elif isinstance(details, dict):
+        names = details.get("fields") or [details.get("field")]
+        fields = {_field_of(n, known, default) for n in names if n}
+        items = [(field, error_text(exc)) for field in (fields or {default})]
+    if not items:
+        items = [(default, error_text(exc))]
+    for field, message in items:
+        form.add_error(field if field in form.fields else None, message)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    categories = list(_report_categories())
+    form = ReportForm(request.POST or None, request.FILES or None, user=user, categories=categories)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                case = actions.report_case(user, **form.cleaned_data)
+            except DomainError as exc:
+                add_domain_error(form, exc, REPORT_FIELDS | {"photos"}, default=None)
+                status = exc.status
+            else:
+                messages.success(request, _("Case %(number)s reported.") % {"number": case.number})
+                return redirect("cases:detail", number=case.number)
+        else:
+            status = 422
+        if request.FILES:
+            form.photos_note = _("Choose the photos again.")  # type: ignore[attr-defined]
+    context = {
+        "form": form,
+        "map": {**_map_base(), "geocode": api_base() + "geocode", "api": api_base()},
+        "has_standard": bool(categories),
+        "geocode_labels": {
+            "district": _("District"), "street": _("Street"), "community": _("Community"),
+            "grid": _("Unit grid"), "outside": _("This place is outside the area under supervision."),
+            "failed": _("Could not look the place up. Try again."),
+            "kinds": {value: str(label) for value, label in Kind.choices},
+        },
+    }
+    return render(request, "cases/report.html", context, status=status)
+
+
+def _map_base() -> dict[str, Any]:
+    config = map_config(get_language() or settings.LANGUAGE_CODE)
+    return {"tiles": config["tiles"], "center": config["center"], "zoom": config["zoom"],
+            "bounds": config["bounds"]}
+
+
+# --- Detail and operations ---------------------------------------------------------------------
+
+
+def _roles_by_operation(user: AnyUser, case: Case) -> dict[str, list[tuple[str, str]]]:
+    found: dict[str, list[tuple[str, str]]] = {}
+    for operation, role in selectors.allowed_operations(user, case):
+        found.setdefault(operation, []).append((role, str(ROLE_LABELS.get(role, role))))
+    return found
+
+
+def _form_for(operation: str, user: AnyUser, case: Case, roles: list[tuple[str, str]],
+              data: Any = None, files: Any = None) -> OperationForm:
+    spec = OPERATIONS[operation]
+    kwargs: dict[str, Any] = {"roles": roles, "prefix": operation,
+                              "initial": {"expected_version": case.version}}
+    if issubclass(spec.form, DispatchForm):
+        kwargs["user"] = user
+        if case.routed_department_id and data is None:
+            kwargs["initial"]["department"] = case.routed_department_id
+    return spec.form(data, files, **kwargs)
+
+
+def _operation_panels(user: AnyUser, case: Case, bound: tuple[str, OperationForm] | None) -> list[dict[str, Any]]:
+    labels = dict(Operation.choices)
+    panels = []
+    for operation, roles in _roles_by_operation(user, case).items():
+        if operation not in OPERATIONS:
+            continue
+        if bound is not None and bound[0] == operation:
+            form = bound[1]
+        else:
+            form = _form_for(operation, user, case, roles)
+        panels.append({"operation": operation, "label": labels.get(operation, operation),
+                       "form": form, "danger": OPERATIONS[operation].danger,
+                       "open": bound is not None and bound[0] == operation,
+                       "multipart": operation in ("feedback", "check_pass", "check_fail")})
+    return panels
+
+
+def _input_labels() -> dict[str, str]:
+    return {"reason": _("Reason"), "note": _("Note"), "department": _("Handling department"),
+            "copies": _("Copies to"), "extension": _("Extension"), "message": _("Message"),
+            "duplicate_of": _("Original case number"), "photos": _("Photos"),
+            "address": _("Address"), "description": _("Description"), "urgency": _("Urgency")}
+
+
+def _event_rows(events: list[CaseEvent]) -> list[dict[str, Any]]:
+    keys = _input_labels()
+    states = dict(CaseState.choices)
+    operations = dict(Operation.choices)
+    rows = []
+    for event in events:
+        inputs = [(keys.get(key, key),
+                   value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+                  for key, value in (event.inputs or {}).items() if value not in ("", None, [], {})]
+        rows.append({
+            "event": event,
+            "operation": operations.get(event.operation, event.operation),
+            "who": event.actor_name or (event.actor.get_username() if event.actor else _("system")),
+            "role": ROLE_LABELS.get(event.role, event.role),
+            "from": states.get(event.from_state, event.from_state),
+            "to": states.get(event.to_state, event.to_state),
+            "inputs": inputs,
+        })
+    return rows
+
+
+def _duplicates(user: AnyUser, case: Case) -> list[Any] | None:
+    """Open cases that may be the same problem, when the duplicate finder is installed."""
+    try:
+        from citygrid.cases.duplicates import duplicates_of
+    except ImportError:
+        return None
+    return list(duplicates_of(case, queryset=selectors.visible_cases(user)))
+
+
+def _location(case: Case) -> dict[str, Any]:
+    grid_shape = shapely.geometry.mapping(case.grid.shape) if case.grid_id else None
+    return {**_map_base(), "point": [case.lat, case.lon], "grid": grid_shape, "zoom": 17}
+
+
+def render_detail(request: HttpRequest, case: Case, *, bound: tuple[str, OperationForm] | None = None,
+                  status: int = 200, conflict: DomainError | None = None,
+                  error: DomainError | None = None) -> HttpResponse:
+    user = request.user
+    events = selectors.case_events(user, case.pk)
+    photos = list(Photo.objects.filter(case=case).order_by("uploaded_at", "id"))
+    roles = _roles_by_operation(user, case)
+    context = {
+        "case": case,
+        "level": actions.level_of(case),
+        "events": _event_rows(events),
+        "chain_break": check_case_chain(case),
+        "before_photos": [p for p in photos if p.kind == PhotoKind.BEFORE],
+        "after_photos": [p for p in photos if p.kind == PhotoKind.AFTER],
+        "copies": list(case.copies.select_related("department").order_by("sent_at", "id")),
+        "panels": _operation_panels(user, case, bound),
+        "conflict": conflict,
+        "error": error,
+        "error_text": error_text(error) if error is not None else "",
+        "location": _location(case),
+        "duplicates": _duplicates(user, case) if "merge" in roles else None,
+        "merge_roles": roles.get("merge", []),
+        "hierarchy": [a for a in (case.district, case.street, case.community) if a is not None],
+    }
+    return render(request, "cases/detail.html", context, status=status)
+
+
+@login_required
+@require_safe
+def detail(request: HttpRequest, number: str) -> HttpResponse:
+    return render_detail(request, _case_or_404(request.user, number))
+
+
+@login_required
+@require_POST
+def operate(request: HttpRequest, number: str, operation: str) -> HttpResponse:
+    user = request.user
+    case = _case_or_404(user, number)
+    if operation not in OPERATIONS:
+        raise Http404(_("No such operation."))
+    spec = OPERATIONS[operation]
+    # When the operation is no longer offered (the case moved on, or the user may not), any
+    # role may be named: the action then answers with the precise conflict or refusal.
+    roles = _roles_by_operation(user, case).get(operation) or [
+        (value, str(label)) for value, label in Role.choices]
+    form = _form_for(operation, user, case, roles, request.POST, request.FILES)
+    if not form.is_valid():
+        return render_detail(request, case, bound=(operation, form), status=422)
+    kwargs = form.action_kwargs()
+    expected_version = kwargs.pop("expected_version")
+    role = kwargs.pop("role") or None
+    if operation == "feedback":
+        kwargs["more_photos"] = request.FILES.getlist(f"{operation}-more_photos")
+    if operation in ("check_pass", "check_fail"):
+        kwargs["photos"] = request.FILES.getlist(f"{operation}-photos")
+    try:
+        case = spec.action(user, case.pk, expected_version=expected_version, role=role,
+                           **kwargs, **spec.fixed)
+    except Conflict as exc:
+        fresh = _case_or_404(user, number)
+        return render_detail(request, fresh, status=409, conflict=exc)
+    except DomainError as exc:
+        add_domain_error(form, exc, set(form.fields) | {"more_photos", "photos"}, default=None)
+        return render_detail(request, _case_or_404(user, number), bound=(operation, form),
+                             status=exc.status, error=exc)
+    label = dict(Operation.choices).get(operation, operation)
+    messages.success(request, _("%(operation)s: done. The case is now %(state)s.") % {
+        "operation": label, "state": case.get_state_display()})
+    return redirect(reverse("cases:detail", args=[case.number]) + "#timeline")
+
+
+@login_required
+@require_safe
+def photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """A case photo, to those who may see the case (never from public media)."""
+    found = Photo.objects.filter(pk=pk).first()
+    if found is None:
+        raise Http404(_("No such photo."))
+    _case_or_404(request.user, found.case.number)
+    try:
+        handle = found.file.open("rb")
+    except OSError:
+        raise Http404(_("The photo file is missing.")) from None
+    response = FileResponse(handle, content_type=found.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = f'inline; filename="{found.case.number}-{found.pk}"'
+    return response
