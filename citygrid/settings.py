@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "citygrid.calendars",
     "citygrid.catalog",
     "citygrid.org",
+    "citygrid.inventory",
     "citygrid.accounts",
     "citygrid.cases",
     "citygrid.exchange",

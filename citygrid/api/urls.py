@@ -52,6 +52,7 @@ ROUTER_MODULES = [
     "citygrid.calendars.api",
     "citygrid.catalog.api",
     "citygrid.org.api",
+    "citygrid.inventory.api",
     "citygrid.accounts.api",
     "citygrid.cases.api",
 ]

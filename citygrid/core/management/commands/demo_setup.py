@@ -16,6 +16,7 @@ DEMO_LOADERS = [
     "citygrid.calendars.demo",
     "citygrid.catalog.demo",
     "citygrid.org.demo",
+    "citygrid.inventory.demo",
     "citygrid.cases.demo",
     "citygrid.collab.demo",
     "citygrid.exchange.demo",

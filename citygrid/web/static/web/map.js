@@ -20,6 +20,8 @@
 
   // ---- map and base tiles -------------------------------------------------------------------
   var map = L.map(mapEl, { preferCanvas: true, minZoom: 3, maxZoom: 19, zoomSnap: 1 });
+  // Components (inventory) at high zoom, for signed-in staff only: the register is not public.
+  if (window.CitygridComponents) window.CitygridComponents.attach(map);
   if (config.tiles && config.tiles.length) {
     config.tiles.forEach(function (t) {
       L.tileLayer(t.url, { subdomains: t.subdomains, attribution: t.attribution, maxZoom: t.maxZoom })
