@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 NPMSTAMP := static/vendor/.installed
 export DJANGO_SETTINGS_MODULE := citygrid.settings
 
-.PHONY: demo test setup lint bench bench-geocode bench-intake clean serve
+.PHONY: demo test setup lint bench bench-geocode bench-intake bench-inventory bench-assess audit clean serve
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,13 +34,22 @@ test: setup
 	$(BIN)/citygrid makemigrations --check --dry-run -v 1
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: setup bench-geocode bench-intake
+bench: setup bench-geocode bench-intake bench-inventory bench-assess
 
 bench-geocode: setup
 	$(BIN)/python bench/geocode.py
 
 bench-intake: setup
 	$(BIN)/python bench/intake.py $(BENCH_ARGS)
+
+bench-inventory: setup
+	$(BIN)/python bench/inventory.py $(BENCH_ARGS)
+
+bench-assess: setup
+	$(BIN)/python bench/assess.py $(BENCH_ARGS)
+
+audit: setup
+	sh scripts/audit.sh
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor var/*.sqlite3*

@@ -303,13 +303,16 @@ def profile(requests: list[dict[str, Any]], n: int) -> dict[str, Any]:
         found = re.search(r'(?:FROM|INTO|UPDATE) "(\w+)"', q["sql"])
         name = f"{q['sql'].split()[0].upper()} {found.group(1) if found else ''}".strip()
         tables[name] = tables.get(name, 0) + 1
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for r in requests[6:6 + n]:  # unprofiled: wall time and this process's CPU time
+        post(r)
+    per_request = (time.perf_counter() - started) / n
+    app_cpu = (time.process_time() - cpu_started) / n
     prof = cProfile.Profile()
-    started = time.perf_counter()
     prof.enable()
     for r in requests[6:6 + n]:
         post(r)
     prof.disable()
-    per_request = (time.perf_counter() - started) / n
     stats = pstats.Stats(prof)
     total = stats.total_tt  # type: ignore[attr-defined]
     watch = {
@@ -330,8 +333,11 @@ def profile(requests: list[dict[str, Any]], n: int) -> dict[str, Any]:
         shares[label] = cum / total if total else 0.0
     top = io.StringIO()
     pstats.Stats(prof, stream=top).sort_stats("tottime").print_stats(12)
+    ours = io.StringIO()
+    pstats.Stats(prof, stream=ours).sort_stats("cumulative").print_stats(r"/citygrid/", 25)
     return {"status": status, "queries": len(statements), "kinds": statements,
-            "ms_per_request": per_request * 1000, "shares": shares, "top": top.getvalue(),
+            "ms_per_request": per_request * 1000, "app_cpu_ms": app_cpu * 1000, "shares": shares,
+            "top": top.getvalue(), "ours": ours.getvalue(),
             "tables": sorted(tables.items(), key=lambda kv: -kv[1])}
 
 
@@ -367,11 +373,16 @@ def main() -> None:
     parser.add_argument("--profile-requests", type=int, default=50)
     parser.add_argument("--keep-db", action="store_true", help="leave the database for another run")
     parser.add_argument("--reuse-db", action="store_true", help="use bench_intake if it exists")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="only the in-process profile (no gunicorn, no wrk); implies "
+                             "--reuse-db and --keep-db, for quick iterations")
     args = parser.parse_args()
     if not (1 <= args.seconds <= 300 and 1 <= args.connections <= 64 and 1 <= args.workers <= 16):
         parser.error("--seconds 1..300, --connections 1..64, --workers 1..16")
 
-    wrk = ensure_wrk()
+    if args.profile_only:
+        args.reuse_db = args.keep_db = True
+    wrk = "" if args.profile_only else ensure_wrk()
     log("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     media = tempfile.mkdtemp(prefix="bench_intake_media_")
     reuse = args.reuse_db and database_exists()
@@ -384,6 +395,10 @@ def main() -> None:
         if not reuse:
             log("migrating and loading the full demo city, standards and organisation …")
             load_data()
+        else:
+            from django.core.management import call_command
+
+            call_command("migrate", verbosity=0, interactive=False)  # code may have moved on
         requests = reporters_and_points(4000, seed=2016)
         flat, standard, token = requests["flat"], requests["standard"], requests["baseline_token"]
         log(f"{len(flat)} flat-process and {len(standard)} standard-process report bodies")
@@ -391,6 +406,13 @@ def main() -> None:
 
         from citygrid.cases.models import Case, CaseEvent
 
+        if args.profile_only:
+            prof = profile(flat[-(args.profile_requests + 10):], args.profile_requests)
+            print_profile(prof)
+            std = profile(standard[-(args.profile_requests + 10):], args.profile_requests)
+            print("\nStandard process:")
+            print_profile(std)
+            return
         before = Case.objects.count()
         connections.close_all()
         port = free_port()
@@ -421,6 +443,7 @@ def main() -> None:
         log(f"cases written by the run: {cases} ({events} events in the database)")
         log(f"profiling {args.profile_requests} intake requests in-process …")
         prof = profile(flat[-(args.profile_requests + 10):], args.profile_requests)
+        prof["standard"] = profile(standard[-(args.profile_requests + 10):], args.profile_requests)
         report(results, prof, machine(), args, cases)
     finally:
         if proc is not None:
@@ -461,7 +484,14 @@ def report(results: dict[str, dict[str, float]], prof: dict[str, Any], m: dict[s
           f"{f['cpu_ms'] / b['cpu_ms']:.1f}× by server CPU; goal 1,000 cases/s: "
           f"{f['rps'] / 1000:.0%} of it (flat), {s['rps'] / 1000:.0%} (standard). "
           f"{cases} cases written in the run.")
-    print(f"- One flat intake in-process (no HTTP): {prof['ms_per_request']:.1f} ms, "
+    print(f"- Standard intake in-process: {prof['standard']['ms_per_request']:.1f} ms, "
+          f"{prof['standard']['queries']} SQL statements.")
+    print_profile(prof)
+
+
+def print_profile(prof: dict[str, Any]) -> None:
+    print(f"- One intake in-process (no HTTP): {prof['ms_per_request']:.1f} ms wall, "
+          f"{prof['app_cpu_ms']:.1f} ms app CPU, "
           f"{prof['queries']} SQL statements (status {prof['status']}): "
           + ", ".join(f"{k} {v}" for k, v in sorted(
               {x: prof['kinds'].count(x) for x in set(prof['kinds'])}.items())))
@@ -472,6 +502,8 @@ def report(results: dict[str, dict[str, float]], prof: dict[str, Any], m: dict[s
     print()
     print("Top functions by own time:")
     print(prof["top"])
+    print("citygrid functions by cumulative time:")
+    print(prof["ours"])
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ninja",  # serves Swagger UI from its own static files, never from a CDN
     "citygrid.core",
+    "citygrid.security",
     "citygrid.space",
     "citygrid.calendars",
     "citygrid.catalog",
@@ -73,12 +74,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "citygrid.security.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "citygrid.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "citygrid.security.middleware.IdleTimeoutMiddleware",
+    "citygrid.security.middleware.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -173,6 +177,47 @@ CACHES = {
         "LOCATION": "citygrid",
     }
 }
+
+# Security (docs/security.md): password policy, login lockout, sessions, headers, cache.
+for _validator in AUTH_PASSWORD_VALIDATORS:
+    if _validator["NAME"].endswith(".MinimumLengthValidator"):
+        _validator["OPTIONS"] = {"min_length": int(os.environ.get("PASSWORD_MIN_LENGTH", "10"))}
+AUTH_PASSWORD_VALIDATORS.append({
+    "NAME": "citygrid.security.passwords.CharacterClassValidator",
+    "OPTIONS": {"min_classes": int(os.environ.get("PASSWORD_MIN_CLASSES", "3"))},
+})
+AUTHENTICATION_BACKENDS = ["citygrid.security.backends.LockoutModelBackend"]
+LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))  # per username
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "50"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))  # seconds
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))  # trusted proxies in X-Forwarded-For
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 3600)))
+SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))  # 0 = off
+SECURE_REFERRER_POLICY = os.environ.get("REFERRER_POLICY", "same-origin")
+PERMISSIONS_POLICY = os.environ.get(
+    "PERMISSIONS_POLICY", "geolocation=(self), camera=(self), microphone=(), payment=(), usb=()")
+CSP_ENABLED = env_bool("CSP_ENABLED", True)
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
+CSP_EXTRA_IMG_SRC = env_list("CSP_EXTRA_IMG_SRC")  # more image/tile origins
+BEHIND_TLS = env_bool("BEHIND_TLS", False)
+if BEHIND_TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+# CACHE_BACKEND: "locmem" (one process), "db" (shared; run `citygrid createcachetable`),
+# "redis" (CACHE_URL; needs the redis package). Login lockout needs a shared cache when
+# several processes serve the site.
+CACHE_BACKEND = os.environ.get("CACHE_BACKEND", "locmem")
+if CACHE_BACKEND == "db":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": os.environ.get("CACHE_TABLE", "citygrid_cache")}}
+elif CACHE_BACKEND == "redis":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/0")}}
 
 # Base map. MAP_TILE_PRESET: "" (no tiles: our own boundaries only), "tianditu" (needs
 # TIANDITU_KEY), or "custom" (MAP_TILE_URL with {z}/{x}/{y}, MAP_TILE_ATTRIBUTION).

@@ -5,6 +5,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# No per-example deadline: a timing assertion would fail on a loaded machine, not on a bug.
+hypothesis_settings.register_profile(
+    "citygrid", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("citygrid")
 
 if TYPE_CHECKING:
     from citygrid.space.domain.demo_city import CityPlan
@@ -55,3 +63,12 @@ def _fast_password_hasher(django_test_environment: None) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: the sign-in lockout and rate-limit counters live
+    there, and one test's failed logins must not lock the next test's user out."""
+    from django.core.cache import cache
+
+    cache.clear()

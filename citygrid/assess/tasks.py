@@ -35,3 +35,15 @@ def request_last_month(enqueue: bool = True) -> AssessmentRun:
     """What a monthly schedule calls on the 1st: the month just ended."""
     return request_run("month", timezone.localdate().replace(day=1) - timedelta(days=1),
                        enqueue=enqueue)
+
+
+def ensure_last_month(today: date | None = None, enqueue: bool = True) -> AssessmentRun | None:
+    """Requests last month's city-wide run unless one exists already: safe to call often
+    (the case sweeper does, every interval), so the month is generated once, early on the 1st."""
+    today = today or timezone.localdate()
+    period = period_of("month", today.replace(day=1) - timedelta(days=1))
+    exists = AssessmentRun.objects.filter(
+        period_kind=period.kind.value, period_start=period.start, scope__isnull=True).exists()
+    if exists:
+        return None
+    return request_run("month", period.start, enqueue=enqueue)

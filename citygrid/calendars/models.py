@@ -237,3 +237,25 @@ class ConfirmedYear(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+
+class CalendarRevision(models.Model):
+    """One row per database whose token changes with every write to the calendar tables.
+
+    Database triggers (migration 0002) set a new token on every INSERT, UPDATE, DELETE (and on
+    PostgreSQL TRUNCATE) of working calendars, weekly periods, date overrides, override periods
+    and confirmed years, in the writing transaction, however the write was made (actions,
+    admin, bulk updates, raw SQL). Each app process keeps the calendars it built with the token
+    they were built at and checks this one row instead of re-reading the calendar tables.
+    Tokens are never reused (a sequence on PostgreSQL, 63 random bits on SQLite), so a token
+    seen inside a transaction that was rolled back cannot come back with other data.
+    """
+
+    token = models.BigIntegerField(_("token"), default=0)
+
+    class Meta:
+        verbose_name = _("calendar revision")
+        verbose_name_plural = _("calendar revisions")
+
+    def __str__(self) -> str:
+        return f"calendar revision {self.token}"

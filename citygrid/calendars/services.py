@@ -4,20 +4,26 @@
     deadline = compute_deadline(None, reported_at, Duration(Decimal(2), Unit.WORKING_HOURS))
     deadline.at, deadline.provisional
 
-The pure calendar built from the database is cached per calendar and per process; every call
-reads the calendar's rows (a few small queries) and rebuilds only when they differ from the
-rows the cached calendar came from, so any edit is seen by the next call in every process.
+The pure calendar built from the database is cached per calendar and per process, with the
+token of `CalendarRevision` it was built at; database triggers give that row a new token on
+every write to the calendar tables, so each call checks one small row (or none inside
+`snapshot()`) and any edit is seen by the next call in every process. Without the triggers the
+cache falls back to reading the calendar's rows on every call and comparing them.
 """
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,6 +38,7 @@ from citygrid.calendars.domain.workcal import (
     explain,
 )
 from citygrid.calendars.models import (
+    CalendarRevision,
     ConfirmedYear,
     DateOverride,
     OverrideKind,
@@ -59,12 +66,17 @@ class Deadline:
 
 def default_calendar() -> WorkingCalendar:
     """The default calendar; the office calendar is created if there is none."""
-    found = WorkingCalendar.objects.filter(is_default=True).first()
+    found = _cached_row("default", lambda: WorkingCalendar.objects.filter(is_default=True).first())
     if found is not None:
         return found
     from citygrid.calendars.actions import ensure_office_calendar
 
     return ensure_office_calendar()
+
+
+def find_calendar(name: str) -> WorkingCalendar | None:
+    """The calendar of this name, or None (cached like the pure calendars)."""
+    return _cached_row(f"name:{name}", lambda: WorkingCalendar.objects.filter(name=name).first())
 
 
 def get_calendar(name: str) -> WorkingCalendar:
@@ -83,6 +95,21 @@ def unconfirmed_years(years: Sequence[int]) -> tuple[int, ...]:
     missing = [y for y in sorted(set(years)) if not is_official_year(y)]
     if not missing:
         return ()
+    token = _revision_token()
+    if token is not None:
+        key = (token, tuple(missing))
+        with _cache_lock:
+            hit = _years_cache.get(key)
+        if hit is None:
+            hit = _unconfirmed(missing)
+            with _cache_lock:
+                _years_cache.clear()  # one entry per token is plenty
+                _years_cache[key] = hit
+        return hit
+    return _unconfirmed(missing)
+
+
+def _unconfirmed(missing: list[int]) -> tuple[int, ...]:
     confirmed = set(
         ConfirmedYear.objects.filter(year__in=missing, confirmed_at__isnull=False).values_list("year", flat=True)
     )
@@ -108,6 +135,13 @@ def compute_deadline(
     provisional when it counts working time across a year whose official holiday schedule
     is neither in the `holidays` package nor confirmed by an administrator.
     """
+    with snapshot():
+        return _compute_deadline(calendar, start, duration, pauses)
+
+
+def _compute_deadline(
+    calendar: WorkingCalendar | None, start: datetime, duration: Duration, pauses: Sequence[Pause]
+) -> Deadline:
     calendar = calendar or default_calendar()
     cal = work_calendar(calendar)
     start = _aware(start, cal)
@@ -129,7 +163,8 @@ def working_elapsed(
     calendar: WorkingCalendar | None, start: datetime, end: datetime, pauses: Sequence[Pause] = ()
 ) -> timedelta:
     """Working time between two instants on `calendar`, less the pauses."""
-    cal = work_calendar(calendar or default_calendar())
+    with snapshot():
+        cal = work_calendar(calendar or default_calendar())
     try:
         return elapsed(cal, _aware(start, cal), _aware(end, cal),
                        [(_aware(a, cal), _aware(b, cal)) for a, b in pauses])
@@ -184,30 +219,117 @@ def _depends_on_official_schedule(cal: WorkCalendar) -> bool:
 # The pure calendar, built from the rows and cached
 
 
-_cache: dict[int, tuple[tuple[Any, ...], WorkCalendar]] = {}
+_cache: dict[int, tuple[Any, WorkCalendar]] = {}
+_rows_cache: dict[str, tuple[Any, WorkingCalendar | None]] = {}
+_years_cache: dict[tuple[int, tuple[int, ...]], tuple[int, ...]] = {}
 _cache_lock = threading.Lock()
+_triggers: dict[str, bool] = {}  # per database: are the revision triggers installed?
+_pinned: contextvars.ContextVar[dict[str, int | None] | None] = contextvars.ContextVar(
+    "calendars_pinned", default=None)
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Within the block the calendar revision is read at most once. For code that does not
+    change calendars itself (e.g. one case action); calendar edits committed by others
+    meanwhile are seen by the next block."""
+    if _pinned.get() is not None:
+        yield
+        return
+    reset = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(reset)
+
+
+def _revision_token() -> int | None:
+    """The current token, or None when the triggers are missing (then nothing is cached by
+    token)."""
+    pinned = _pinned.get()
+    if pinned is not None and "token" in pinned:
+        return pinned["token"]
+    token = _read_token() if _has_triggers() else None
+    if pinned is not None:
+        pinned["token"] = token
+    return token
+
+
+def _read_token() -> int | None:
+    # Raw SQL: it runs once per request or per deadline; the ORM would add ~100 µs.
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {quote('token')} FROM {quote(CalendarRevision._meta.db_table)} "
+                       f"WHERE {quote('id')} = 1")
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def _has_triggers() -> bool:
+    name = str(connection.settings_dict.get("NAME"))
+    found = _triggers.get(name)
+    if found is None:
+        if connection.vendor == "postgresql":
+            sql = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'calendars_revision_%'"
+            expected = 5
+        elif connection.vendor == "sqlite":
+            sql = ("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                   "AND name LIKE 'calendars_revision_%'")
+            expected = 15
+        else:
+            sql, expected = "", -1
+        count = -2
+        if sql:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                count = int(cursor.fetchone()[0])
+        found = count == expected
+        if found:  # a database without them may get them by migrating: look again then
+            _triggers[name] = found
+    return found
+
+
+def _cached_row(key: str, load: Any) -> WorkingCalendar | None:
+    """A calendar row looked up by `load()`, cached by revision token; each caller gets its
+    own copy."""
+    token = _revision_token()
+    if token is None:
+        row: WorkingCalendar | None = load()
+        return row
+    with _cache_lock:
+        hit = _rows_cache.get(key)
+    if hit is None or hit[0] != token:
+        hit = (token, load())
+        with _cache_lock:
+            _rows_cache[key] = hit
+    return copy.copy(hit[1]) if hit[1] is not None else None
 
 
 def work_calendar(calendar: WorkingCalendar) -> WorkCalendar:
-    """The pure calendar for a `WorkingCalendar` row, rebuilt only when its rows changed.
-
-    The rows are read on every call (a handful of small queries) and compared with those the
-    cached calendar was built from: any change, however it was written, is seen at once.
-    """
-    rows = _rows(calendar.pk)
+    """The pure calendar for a `WorkingCalendar` row, rebuilt only when the calendar tables
+    changed (the revision token moved; without the triggers: when its rows differ)."""
+    token = _revision_token()
+    if token is None:
+        rows = _rows(calendar.pk)
+        key: Any = ("rows", rows)
+    else:
+        rows, key = None, ("token", token, timezone.localdate().year)
     with _cache_lock:
         hit = _cache.get(calendar.pk)
-    if hit is not None and hit[0] == rows:
+    if hit is not None and hit[0] == key:
         return hit[1]
-    built = _build(rows)
+    built = _build(rows if rows is not None else _rows(calendar.pk))
     with _cache_lock:
-        _cache[calendar.pk] = (rows, built)
+        _cache[calendar.pk] = (key, built)
     return built
 
 
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _rows_cache.clear()
+        _years_cache.clear()
+        _triggers.clear()
 
 
 def _rows(calendar_id: int) -> tuple[Any, ...]:

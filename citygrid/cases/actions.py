@@ -16,7 +16,9 @@ import hashlib
 import io
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,11 +27,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from citygrid.calendars.domain.durations import Duration, DurationError, Unit, parse_duration
+from citygrid.calendars.services import snapshot as calendar_snapshot
 from citygrid.cases.domain import history
 from citygrid.cases.domain.processes import (
     AUTOMATIC,
@@ -60,7 +63,14 @@ from citygrid.cases.models import (
     Photo,
     PhotoKind,
 )
-from citygrid.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from citygrid.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+    ValidationFailed,
+)
 from citygrid.org.models import Department, DepartmentKind, Person, Source
 from citygrid.org.scoping import can_act, is_superuser, roles_of
 from citygrid.space.models import Area
@@ -206,10 +216,9 @@ def _resolve_role(actor: AnyUser, case: Case, operation: Operation, role: str | 
 
 
 def _supervision_calendar() -> Any:
-    from citygrid.calendars.models import WorkingCalendar
-    from citygrid.calendars.services import default_calendar
+    from citygrid.calendars.services import default_calendar, find_calendar
 
-    return WorkingCalendar.objects.filter(name="supervision").first() or default_calendar()
+    return find_calendar("supervision") or default_calendar()
 
 
 def _calendar_for(case: Case, step: str) -> Any:
@@ -220,6 +229,16 @@ def _calendar_for(case: Case, step: str) -> Any:
 
 
 def _limit_for(case: Case, step: str) -> Duration | None:
+    # One action asks for the same limit more than once (dispatch: the handle step and the
+    # handling limit); remember the answers for the action's duration.
+    memo: dict[tuple[Any, ...], Duration | None] = _memo(case, "limits")
+    key = (case.category_id, step, case.urgency)
+    if key not in memo:
+        memo[key] = _lookup_limit(case, step)
+    return memo[key]
+
+
+def _lookup_limit(case: Case, step: str) -> Duration | None:
     from citygrid.catalog.selectors import handling_limit, step_limit
 
     for urgency in URGENCY_FALLBACK.get(case.urgency, ("ordinary",)):
@@ -232,8 +251,22 @@ def _limit_for(case: Case, step: str) -> Duration | None:
     return None
 
 
+def _memo(case: Case, name: str) -> dict[Any, Any]:
+    """A dictionary that lives on the case object for the current action."""
+    found: dict[Any, Any] | None = case.__dict__.get(f"_memo_{name}")
+    if found is None:
+        found = {}
+        case.__dict__[f"_memo_{name}"] = found
+    return found
+
+
+def _is_new(case: Case) -> bool:
+    """Created by the running action (not yet in the database, or inserted by it)."""
+    return bool(case.__dict__.get("_created_now"))
+
+
 def _pauses(case: Case, now: datetime) -> list[tuple[datetime, datetime]]:
-    if case.pk is None or not (case.suspended or case.overall_started_at):
+    if case.pk is None or _is_new(case) or not (case.suspended or case.overall_started_at):
         return []  # only a case that was with a department can have been suspended
     return [(p.start, p.end or now) for p in CasePause.objects.filter(case=case)]
 
@@ -289,10 +322,20 @@ def _recompute(case: Case, now: datetime) -> None:
 
 
 def _start_step(case: Case, step: str, at: datetime) -> None:
-    limit = _limit_for(case, step)
     case.step, case.step_started_at = step, at
-    case.step_limit = str(limit) if limit is not None else ""
     case.step_extensions = []
+    if _is_new(case):  # intake: only the step the case ends in needs its limit (_settle_step)
+        case.step_limit = ""
+        case.__dict__["_step_unsettled"] = True
+        return
+    limit = _limit_for(case, step)
+    case.step_limit = str(limit) if limit is not None else ""
+
+
+def _settle_step(case: Case) -> None:
+    if case.__dict__.pop("_step_unsettled", False) and case.step:
+        limit = _limit_for(case, case.step)
+        case.step_limit = str(limit) if limit is not None else ""
 
 
 def _stop_clock(case: Case) -> None:
@@ -347,8 +390,9 @@ def event_payload(event: CaseEvent, number: str) -> dict[str, Any]:
     }
 
 
-def _append(case: Case, operation: str, actor: AnyUser | None, role: str, from_state: str,
-            inputs: Mapping[str, Any], at: datetime) -> CaseEvent:
+def _event(case: Case, operation: str, actor: AnyUser | None, role: str, from_state: str,
+           inputs: Mapping[str, Any], at: datetime) -> CaseEvent:
+    """The next event of the case's chain, in memory: the case's head moves to its hash."""
     event = CaseEvent(
         case=case, seq=case.version, operation=operation,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -357,7 +401,6 @@ def _append(case: Case, operation: str, actor: AnyUser | None, role: str, from_s
         prev_hash=case.history_head or history.GENESIS,
     )
     event.hash = history.event_hash(event.prev_hash, event_payload(event, case.number))
-    event.save(force_insert=True)
     case.history_head = event.hash
     return event
 
@@ -370,7 +413,7 @@ Effect = Callable[[Case, Transition, datetime], Mapping[str, Any] | None]
 def _operate(actor: AnyUser, case_id: int | str, operation: Operation, *,
              expected_version: int | None, role: str | None, inputs: Mapping[str, Any],
              recorded: Mapping[str, Any] | None = None, effect: Effect | None = None) -> Case:
-    with transaction.atomic():
+    with _delete_files_on_failure(), transaction.atomic(), calendar_snapshot():
         case = _lock(case_id)
         _check_version(case, expected_version)
         acting = _resolve_role(actor, case, operation, role)
@@ -388,6 +431,20 @@ def _apply(case: Case, transition: Transition, actor: AnyUser | None, role: str,
            recorded: Mapping[str, Any], effect: Effect | None,
            at: datetime | None = None) -> CaseEvent:
     at = at or now_()
+    event = _advance(case, transition, actor, role, recorded, effect, at)
+    _recompute(case, at)
+    case.overdue_level = level_of(case, at)
+    event.save(force_insert=True)
+    case.save()
+    _after_event(case, event)
+    return event
+
+
+def _advance(case: Case, transition: Transition, actor: AnyUser | None, role: str,
+             recorded: Mapping[str, Any], effect: Effect | None, at: datetime) -> CaseEvent:
+    """The transition's effects on the case in memory and its chained event, not yet saved.
+    The deadlines and the level are the caller's to recompute once all transitions of the
+    action are applied (they depend on the final state only)."""
     from_state = case.state
     extra = effect(case, transition, at) if effect else None
     assert transition.target is not None
@@ -397,23 +454,25 @@ def _apply(case: Case, transition: Transition, actor: AnyUser | None, role: str,
     if case.state in FINAL_STATES:
         _stop_clock(case)
     case.closed_at = at if case.state == CaseState.CLOSED else None
-    _recompute(case, at)
-    case.overdue_level = level_of(case, at)
     case.version += 1
     case.updated_at = at
-    event = _append(case, transition.operation.value, actor, role, from_state,
-                    {**recorded, **(extra or {})}, at)
-    case.save()
-    _after_event(case, event)
-    return event
+    return _event(case, transition.operation.value, actor, role, from_state,
+                  {**recorded, **(extra or {})}, at)
 
 
 def _after_event(case: Case, event: CaseEvent) -> None:
-    """Rows made during the effect that point at the event (photos, copies) get linked."""
+    """Rows made during the effect that point at the event (photos, copies) get linked:
+    stored rows are updated, new ones (copies) inserted with the link in one statement."""
     pending = getattr(case, "_pending_links", [])
+    new = []
     for row in pending:
         row.event = event
-        row.save(update_fields=["event"])
+        if row.pk is None:
+            new.append(row)
+        else:
+            row.save(update_fields=["event"])
+    if new:
+        CaseCopy.objects.bulk_create(new)
     case._pending_links = []  # type: ignore[attr-defined]
 
 
@@ -523,12 +582,44 @@ def check_photo(data: PhotoInput, field: str = "photo") -> CheckedPhoto:
     return CheckedPhoto(content, PHOTO_FORMATS[fmt], fmt.lower().replace("jpeg", "jpg"), width, height)
 
 
+_SAVED_FILES: ContextVar[list[tuple[Any, str]] | None] = ContextVar("saved_photo_files",
+                                                                     default=None)
+
+
+@contextmanager
+def _delete_files_on_failure() -> Iterator[None]:
+    """Photo files saved inside the block are deleted again when it raises: its transaction
+    rolled back, so no row refers to them (wrap it around the `transaction.atomic`)."""
+    outer = _SAVED_FILES.get()
+    saved: list[tuple[Any, str]] = []
+    token = _SAVED_FILES.set(saved)
+    try:
+        yield
+    except BaseException:
+        for storage, name in saved:
+            with suppress(OSError):  # the storage is failing anyway; an orphan file is harmless
+                storage.delete(name)
+        raise
+    else:
+        if outer is not None:  # nested: the enclosing block's failure must remove them too
+            outer.extend(saved)
+    finally:
+        _SAVED_FILES.reset(token)
+
+
 def _store_photo(case: Case, photo: CheckedPhoto, kind: str, at: datetime) -> Photo:
     row = Photo(case=case, kind=kind, content_type=photo.content_type, size=len(photo.content),
                 width=photo.width, height=photo.height,
                 sha256=hashlib.sha256(photo.content).hexdigest(), uploaded_at=at)
-    row.file.save(f"{case.number}-{kind}-{uuid.uuid4().hex[:12]}.{photo.extension}",
-                  ContentFile(photo.content), save=False)
+    try:
+        row.file.save(f"{case.number}-{kind}-{uuid.uuid4().hex[:12]}.{photo.extension}",
+                      ContentFile(photo.content), save=False)
+    except OSError as exc:
+        raise StorageUnavailable("Photos cannot be stored now; try again later. Nothing was "
+                                 "recorded.") from exc
+    saved = _SAVED_FILES.get()
+    if saved is not None:
+        saved.append((row.file.storage, row.file.name))
     row.save()
     _link_later(case, row)
     return row
@@ -538,8 +629,13 @@ def _store_photo(case: Case, photo: CheckedPhoto, kind: str, at: datetime) -> Ph
 
 
 def _command_centre(case: Case) -> Department | None:
-    return (Department.objects.filter(kind=DepartmentKind.COMMAND_CENTRE, area=case.district,
-                                      active=True).order_by("code").first())
+    memo = _memo(case, "centre")
+    if case.district_id not in memo:
+        memo[case.district_id] = (Department.objects.filter(
+            kind=DepartmentKind.COMMAND_CENTRE, area_id=case.district_id, active=True)
+            .order_by("code").first())
+    found: Department | None = memo[case.district_id]
+    return found
 
 
 def _to_centre(case: Case) -> None:
@@ -550,9 +646,8 @@ def _to_centre(case: Case) -> None:
 def _send_copies(case: Case, departments: Iterable[Department], at: datetime,
                  kind: str = CopyKind.COPY) -> list[str]:
     codes = []
-    for dept in departments:
-        row = CaseCopy.objects.create(case=case, department=dept, kind=kind, sent_at=at)
-        _link_later(case, row)
+    for dept in departments:  # inserted with the event's link once the event is stored
+        _link_later(case, CaseCopy(case=case, department=dept, kind=kind, sent_at=at))
         codes.append(dept.code)
     return codes
 
@@ -577,6 +672,8 @@ def _hand_to(case: Case, department: Department, at: datetime) -> None:
         case.overall_started_at = at
         case.overall_limit = str(limit) if limit is not None else ""
         case.overall_extensions = []
+    if _is_new(case):  # a case reported in this action has no pauses and no returns yet
+        return
     _end_collaboration_pause(case, at)
     if _returns_by(case, department) >= 1:
         _flag_collaboration(case, f"dispatched again to {department.code}, which returned it before")
@@ -624,12 +721,19 @@ def _reporting_role(actor: AnyUser, source: str, role: str | None) -> str:
 
 def _next_number(district_code: str, at: datetime) -> str:
     day = timezone.localtime(at).date()
-    CaseCounter.objects.bulk_create([CaseCounter(district_code=district_code, day=day)],
-                                    ignore_conflicts=True)
-    counter = CaseCounter.objects.select_for_update().get(district_code=district_code, day=day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{district_code}{day:%Y%m%d}{counter.last:05d}"
+    # One statement (PostgreSQL and SQLite upsert): the counter row stays locked by this
+    # transaction until it ends, so concurrent reports of a district and day queue on it.
+    meta, quote = CaseCounter._meta, connection.ops.quote_name
+    table = quote(meta.db_table)
+    column = {name: quote(meta.get_field(name).column) for name in ("district_code", "day", "last")}
+    sql = (f"INSERT INTO {table} ({column['district_code']}, {column['day']}, {column['last']}) "
+           f"VALUES (%s, %s, 1) ON CONFLICT ({column['district_code']}, {column['day']}) "
+           f"DO UPDATE SET {column['last']} = {table}.{column['last']} + 1 "
+           f"RETURNING {column['last']}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [district_code, connection.ops.adapt_datefield_value(day)])
+        last = int(cursor.fetchone()[0])
+    return f"{district_code}{day:%Y%m%d}{last:05d}"
 
 
 def _self_handling_office(actor: AnyUser, role: str, source: str, street: Area | None) -> Department | None:
@@ -643,15 +747,44 @@ def _self_handling_office(actor: AnyUser, role: str, source: str, street: Area |
     return office
 
 
+def _check_component(kind: str, category_code: str, component_id: str, uninventoried: bool) -> None:
+    """A reported component is in the inventory and of the reported class (its minor or fine
+    class); an uninventoried one is a component report without an id."""
+    if uninventoried and (component_id or kind != "component"):
+        raise ValidationFailed("An uninventoried report is of kind component, without a component id.",
+                               code="invalid_report", details=[{
+                                   "field": "component_id" if component_id else "kind",
+                                   "message": "an uninventoried component has no id and is of kind component"}])
+    if not component_id:
+        return
+    from citygrid.catalog.models import Category
+    from citygrid.inventory.selectors import component_by_code
+
+    try:
+        component = component_by_code(component_id)
+    except NotFound:
+        raise _invalid("component_not_found", f"No component {component_id} in the inventory.",
+                       "component_id", value=component_id) from None
+    cls = component.category
+    family = {cls.code} | ({cls.parent.code} if cls.parent is not None and cls.parent.level != "major" else set())
+    if kind != "component" or (category_code not in family and not Category.objects.filter(
+            parent_id=cls.pk, code=category_code).exists()):
+        raise _invalid("component_class_mismatch", f"Component {component_id} is a {cls.code} "
+                       f"{cls.name}, not of class {category_code}.", "component_id",
+                       value=component_id, component_class=cls.code)
+
+
 def report_case(
     actor: AnyUser, *, source: str, kind: str, category_code: str, lon: float, lat: float,
     crs: str = "wgs84", address: str = "", description: str = "", urgency: str = "ordinary",
     component_id: str = "", photos: Sequence[PhotoInput] = (), idempotency_key: str | None = None,
-    role: str | None = None,
+    role: str | None = None, uninventoried: bool = False,
 ) -> Case:
     """A report becomes a case: geocoded, routed, numbered, and for the flat and special
     processes filed and dispatched at once. A retry with the same idempotency key by the same
-    reporter returns the first case and creates nothing."""
+    reporter returns the first case and creates nothing. A `component_id` must name a
+    component of the reported class in the inventory; `uninventoried` (a component the
+    inventory lacks) puts the place on the survey team's list in the same transaction."""
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied("Sign in to report.", code="not_authenticated")
     key = _text(idempotency_key, "idempotency_key", limit=100) or None
@@ -666,14 +799,22 @@ def report_case(
     address = _text(address, "address", limit=300)
     description = _text(description, "description")
     component_id = _text(component_id, "component_id", limit=32)
+    _check_component(kind, category_code, component_id, uninventoried)
     acting = _reporting_role(actor, source, role)
     checked = [check_photo(p, f"photos[{i}]") for i, p in enumerate(photos)]
     try:
-        with transaction.atomic():
-            return _create_case(actor, acting, source=source, kind=kind, category_code=category_code,
+        with _delete_files_on_failure(), transaction.atomic(), calendar_snapshot():
+            case = _create_case(actor, acting, source=source, kind=kind, category_code=category_code,
                                 lon=float(lon), lat=float(lat), crs=crs, address=address,
                                 description=description, urgency=urgency,
-                                component_id=component_id, photos=checked, key=key)
+                                component_id=component_id, photos=checked, key=key,
+                                uninventoried=bool(uninventoried))
+            if uninventoried:
+                from citygrid.inventory.actions import flag_for_survey
+
+                flag_for_survey(actor, category=case.category, lon=case.lon, lat=case.lat,
+                                case_number=case.number)
+            return case
     except IntegrityError:
         if key is not None:
             existing = Case.objects.filter(reporter_id=actor.pk, idempotency_key=key).first()
@@ -684,14 +825,25 @@ def report_case(
 
 def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_code: str,
                  lon: float, lat: float, crs: str, address: str, description: str, urgency: str,
-                 component_id: str, photos: Sequence[CheckedPhoto], key: str | None) -> Case:
+                 component_id: str, photos: Sequence[CheckedPhoto], key: str | None,
+                 uninventoried: bool = False) -> Case:
     from citygrid.org.services import route
     from citygrid.space.geocoding import locate
 
     location = locate(lon, lat, crs)
-    areas = {a.code: a for a in Area.objects.filter(
+    # The areas with their parents up to the city in one query (scope checks walk the chain;
+    # routing needs the city), without their boundaries, which nothing here reads.
+    chain = ("parent", "parent__parent", "parent__parent__parent")
+    loaded = Area.objects.select_related(*chain).defer(
+        "geometry", *(f"{c}__geometry" for c in chain)).filter(
         code__in=[c for c in (location.community.code, location.street.code,
-                              location.district.code) if c])}
+                              location.district.code) if c])
+    areas: dict[str, Area] = {}
+    for area in loaded:
+        node: Area | None = area
+        while node is not None:
+            areas.setdefault(node.code, node)
+            node = node.parent if Area.parent.is_cached(node) else None
     district = areas.get(location.district.code)
     if district is None:
         raise ValidationFailed("The point lies in no district under supervision.",
@@ -701,7 +853,8 @@ def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_
         raise PermissionDenied(f"Your {role} role does not cover {place.name} ({district.name}).",
                                code="out_of_scope", details={"role": role, "district": district.code})
     answer = route(category_code, kind, location.lon, location.lat, source=source, urgency=urgency,
-                   component_id=component_id or None)
+                   component_id=component_id or None, location=location, with_limits=False,
+                   areas=areas)
     category = answer.category
     if category.level == "major":
         raise _invalid("category_too_coarse", f"{category.code} {category.name} is a major class; "
@@ -726,15 +879,11 @@ def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_
         reporter_role=role, routed_department=office or answer.department,
         idempotency_key=key or "", created_at=at, updated_at=at, version=1,
     )
-    if initial in (State.TO_FILE, State.TO_DISPATCH):
+    case.__dict__["_created_now"] = True
+    if initial in (State.TO_FILE, State.TO_DISPATCH) and process not in AUTOMATIC:
         case.holder_department = _command_centre(case)
     _start_step(case, Step.VERIFY if initial is State.TO_VERIFY else Step.FILE, at)
-    _recompute(case, at)
-    case.overdue_level = level_of(case, at)
-    case.save(force_insert=True)
-    for photo in photos:
-        _store_photo(case, photo, PhotoKind.BEFORE, at)
-    event = _append(case, "report", actor, role, "", {
+    events = [(_event(case, "report", actor, role, "", {
         "source": source, "kind": kind, "category": category.code, "urgency": urgency,
         "lon": location.lon, "lat": location.lat, "crs": crs, "grid": location.grid_code,
         "address": address, "description": description, "component_id": component_id,
@@ -742,20 +891,48 @@ def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_
         if case.routed_department else "", "rule": answer.rule.code if answer.rule else "",
         "filing_condition": category.filing_condition,
         "photos": [hashlib.sha256(p.content).hexdigest() for p in photos],
-    }, at)
-    case.save(update_fields=["history_head"])
-    _after_event(case, event)
+        **({"uninventoried": True} if uninventoried else {}),
+    }, at), [])]
     if process in AUTOMATIC:
-        _automatic_filing(case, office or answer.department, answer.copies, at)
+        events += _automatic_filing(case, office or answer.department, answer.copies, at)
+    # The deadlines depend on the final state only: computed once, then one INSERT of the
+    # case (its head already the last event's hash), its events, and their linked rows.
+    _settle_step(case)
+    _recompute(case, at)
+    case.overdue_level = level_of(case, at)
+    case.save(force_insert=True)
+    CaseEvent.objects.bulk_create([event for event, _ in events])
+    linked = []
+    for event, rows in events:
+        for row in rows:
+            row.event = event
+            linked.append(row)
+    if linked:
+        CaseCopy.objects.bulk_create(linked)
+    stored = [_store_photo(case, photo, PhotoKind.BEFORE, at) for photo in photos]
+    _after_event(case, events[0][0])
+    # What the answer shows of a new case is all in hand: no need to read it back.
+    case._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "photos": _known(case.photos.all(), stored), "copies": _known(case.copies.all(), linked)}
+    for name in ("_created_now", "_memo_limits", "_memo_centre", "_step_unsettled"):
+        case.__dict__.pop(name, None)
     return case
 
 
+def _known(queryset: Any, rows: list[Any]) -> Any:
+    """`queryset` with its result already known (as prefetch_related leaves it)."""
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
+
+
 def _automatic_filing(case: Case, department: Department, copies: Sequence[Department],
-                      at: datetime) -> None:
-    """The system files and dispatches (flat and special processes, M-15, M-16)."""
+                      at: datetime) -> list[tuple[CaseEvent, list[Any]]]:
+    """The system files and dispatches (flat and special processes, M-15, M-16): the two
+    transitions applied in memory; the caller stores the case, the events and the copies."""
     process = get_process(case.process)
     filing = check_transition(process, case.state, Operation.FILE, Role.SYSTEM)
-    _apply(case, filing, None, Role.SYSTEM, {}, None, at)
+    filed = _advance(case, filing, None, Role.SYSTEM, {}, None, at)
     dispatching = check_transition(process, case.state, Operation.DISPATCH, Role.SYSTEM,
                                    {"department": department.code})
     alert = case.process in (ProcessName.MANHOLE_COVER_EMERGENCY, ProcessName.EMERGENCY)
@@ -764,12 +941,15 @@ def _automatic_filing(case: Case, department: Department, copies: Sequence[Depar
         _hand_to(c, department, when)
         sent = _send_copies(c, [d for d in copies if d.pk != department.pk], when)
         alerted: list[str] = []
-        centre = _command_centre(c)
-        if alert and centre is not None:
+        centre = _command_centre(c) if alert else None
+        if centre is not None:
             alerted = _send_copies(c, [centre], when, CopyKind.ALERT)
         return {"department": department.code, "copies": sent, "alerts": alerted}
 
-    _apply(case, dispatching, None, Role.SYSTEM, {}, effect, at)
+    dispatched = _advance(case, dispatching, None, Role.SYSTEM, {}, effect, at)
+    rows = list(getattr(case, "_pending_links", []))
+    case._pending_links = []  # type: ignore[attr-defined]
+    return [(filed, []), (dispatched, rows)]
 
 
 # --- Operations -------------------------------------------------------------------------------
@@ -1027,11 +1207,23 @@ def check_case(actor: AnyUser, case_id: int | str, *, expected_version: int | No
 
 
 def close_case(actor: AnyUser, case_id: int | str, *, expected_version: int | None = None,
-               role: str | None = None, note: str = "") -> Case:
+               role: str | None = None, note: str = "", component_state: str = "") -> Case:
+    """`component_state` (e.g. intact) is set on the case's component in the inventory."""
     note = _text(note, "note")
+    component_state = _text(component_state, "component_state", limit=20)
+
+    def effect(case: Case, t: Transition, at: datetime) -> dict[str, Any]:
+        if not component_state:
+            return {}
+        if not case.component_id:
+            raise _invalid("no_component", f"Case {case.number} names no component.", "component_state")
+        from citygrid.inventory.actions import set_component_state
+
+        set_component_state(actor, case.component_id, component_state, case_number=case.number)
+        return {"component_state": component_state}
 
     return _operate(actor, case_id, Operation.CLOSE, expected_version=expected_version, role=role,
-                    inputs={}, recorded={"note": note})
+                    inputs={}, recorded={"note": note}, effect=effect)
 
 
 def void_case(actor: AnyUser, case_id: int | str, *, expected_version: int | None = None,
@@ -1154,7 +1346,7 @@ def send_to_collaboration_automatically(case_id: int | str, *, entry: str, reaso
     """The system sends the case to the platform (the collaboration sweep: no rule matched,
     returned or re-dispatched too often, overdue and left alone). Role `system`, no actor."""
     reason = _text(reason, "reason", required=True)
-    with transaction.atomic():
+    with transaction.atomic(), calendar_snapshot():
         case = _lock(case_id)
         try:
             transition = check_transition(case.process, case.state,

@@ -254,6 +254,13 @@ def photo_url(case: Case, photo: Photo) -> str:
     return f"/api/v1/cases/{case.number}/photos/{photo.pk}"
 
 
+def _related(case: Case, name: str, query: Callable[[], Any], order: Callable[[Any], Any]) -> list[Any]:
+    """The case's photos or copies: those the action left on the case (a new case), in the
+    order the query would give, else the query."""
+    cached = getattr(case, "_prefetched_objects_cache", {}).get(name)
+    return sorted(cached, key=order) if cached is not None else list(query())
+
+
 def _detail(user: Any, case: Case) -> dict[str, Any]:
     person = case.holder_person
     return {
@@ -279,11 +286,14 @@ def _detail(user: Any, case: Case) -> dict[str, Any]:
             {"id": p.pk, "kind": p.kind, "url": photo_url(case, p), "content_type": p.content_type,
              "size": p.size, "width": p.width, "height": p.height, "sha256": p.sha256,
              "uploaded_at": p.uploaded_at}
-            for p in case.photos.order_by("uploaded_at", "id")
+            for p in _related(case, "photos", lambda: case.photos.order_by("uploaded_at", "id"),
+                              lambda p: (p.uploaded_at, p.pk))
         ],
         "copies": [
             {"department": _ref(c.department), "kind": c.kind, "sent_at": c.sent_at}
-            for c in case.copies.select_related("department").order_by("sent_at", "id")
+            for c in _related(case, "copies",
+                              lambda: case.copies.select_related("department").order_by("sent_at", "id"),
+                              lambda c: (c.sent_at, c.pk))
         ],
         "allowed_operations": [
             {"operation": op, "role": role, "path": OPERATION_PATHS.get(op, op.replace("_", "-"))}
@@ -307,6 +317,8 @@ class ReportIn(InSchema):
     description: str = Field("", max_length=4000)
     urgency: str = Field("ordinary", max_length=10, description="ordinary|urgent|emergency")
     component_id: str = Field("", max_length=32)
+    uninventoried: bool = Field(False, description="a component the inventory lacks (no component_id): "
+                                "flagged for the survey team")
     idempotency_key: str | None = Field(None, max_length=100,
                                         description="or the Idempotency-Key header")
     role: str | None = Field(None, max_length=32, description="the role to report in")
@@ -560,6 +572,11 @@ class MergeIn(ReasonIn):
     duplicate_of: str = Field("", max_length=32, description="the original case's number")
 
 
+class CloseIn(NoteIn):
+    component_state: str = Field("", max_length=20, description="the case's component's state "
+                                 "now (intact|damaged|missing|abandoned|removed), set in the inventory")
+
+
 class DispatchIn(NoteIn):
     department: str = Field("", max_length=64, description="the department's code")
     copies: list[str] = Field(default_factory=list, max_length=20,
@@ -628,7 +645,7 @@ OPERATIONS: list[tuple[str, type[Schema], Callable[..., Case], str]] = [
     ("refuse-postponement", ReasonIn, actions.refuse_postponement, "Refuse the extension"),
     ("suspend", ReasonIn, actions.suspend_case, "Suspend (挂账): the clock stops"),
     ("resume", NoteIn, actions.resume_case, "Resume a suspended case"),
-    ("close", NoteIn, actions.close_case, "Close (结案)"),
+    ("close", CloseIn, actions.close_case, "Close (结案)"),
     ("void", ReasonIn, actions.void_case, "Void (作废)"),
     ("urge", UrgeIn, actions.urge_case, "Urge (催办)"),
     ("supervise", ReasonIn, actions.supervise_case, "Supervise (督办): escalate"),

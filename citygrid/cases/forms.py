@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from citygrid.cases.actions import DISPATCHABLE_KINDS, REPORTING_ROLES
 from citygrid.cases.models import CaseState, Kind, OverdueLevel, Urgency
 from citygrid.catalog.models import Category
+from citygrid.inventory.models import State as ComponentState
 from citygrid.org.models import Department, Source
 from citygrid.org.scoping import AnyUser, is_superuser, roles_of, visible_areas, visible_departments
 
@@ -77,6 +78,8 @@ class ReportForm(forms.Form):
                            widget=forms.NumberInput(attrs={"step": "any"}))
     address = forms.CharField(label=_("Address"), required=False, max_length=300)
     component_id = forms.CharField(label=_("Component id"), required=False, max_length=32)
+    uninventoried = forms.BooleanField(label=_("The component is not in the inventory"), required=False,
+                                       help_text=_("Leave the component id empty; the survey team is told."))
     description = forms.CharField(label=_("Description"), required=False, max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 4}))
     photos = PhotosField(label=_("Photos (before)"), required=False,
@@ -147,6 +150,13 @@ class OperationForm(forms.Form):
 class NoteForm(OperationForm):
     note = forms.CharField(label=_("Note"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CloseForm(NoteForm):
+    """Closing; for a case about an inventoried component, its state now (e.g. intact)."""
+
+    component_state = forms.ChoiceField(label=_("Component state now"), required=False,
+                                        choices=[("", "—"), *ComponentState.choices])
 
 
 class ReasonForm(OperationForm):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.db.models import Q
@@ -127,5 +127,22 @@ def collaboration_sweep_task(now: str | None = None) -> int:
     return int(sweep_into_collaboration(when(now)))
 
 
+@task()
+def housekeeping_task(now: str | None = None) -> dict[str, int]:
+    """Daily and monthly jobs, each idempotent so the sweeper may enqueue this every interval:
+    the collaborating units' duty rollup for yesterday, and last month's assessment run."""
+    today = timezone.localdate(when(now))
+    done = {"duty_units": 0, "assessment_runs": 0}
+    if apps.is_installed("citygrid.collab"):
+        from citygrid.collab.actions import rollup_duty
+
+        done["duty_units"] = int(rollup_duty(today - timedelta(days=1)))
+    if apps.is_installed("citygrid.assess"):
+        from citygrid.assess.tasks import ensure_last_month
+
+        done["assessment_runs"] = int(ensure_last_month(today) is not None)
+    return done
+
+
 # What `citygrid case_sweeper` enqueues every interval, in this order.
-PERIODIC_TASKS = (send_reminders_task, collaboration_sweep_task)
+PERIODIC_TASKS = (send_reminders_task, collaboration_sweep_task, housekeeping_task)

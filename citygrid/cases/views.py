@@ -28,6 +28,7 @@ from citygrid.cases.forms import (
     PAGE_SIZE,
     SORTS,
     CheckForm,
+    CloseForm,
     DispatchForm,
     FeedbackForm,
     MergeForm,
@@ -60,6 +61,26 @@ class OperationSpec:
     danger: bool = False
 
 
+# The collaboration platform (docs/collaboration.md): `send_to_collaboration` is one transition
+# of the engine, but the page offers it as two operations through the collab app's wrappers
+# (which also open the platform's dossier): the centre sends a case for ownership confirmation,
+# the holding department returns it as not its own.
+RETURN_NOT_OURS = "return_not_ours"
+CENTRE_SENDERS = frozenset({Role.DISPATCHER, Role.COLLABORATION_COORDINATOR})
+
+
+def _send_case(actor: AnyUser, case_id: int, **kwargs: Any) -> Case:
+    from citygrid.collab.actions import send_case
+
+    return Case.objects.get(pk=send_case(actor, case_id, **kwargs).case_id)
+
+
+def _return_not_ours(actor: AnyUser, case_id: int, **kwargs: Any) -> Case:
+    from citygrid.collab.actions import return_not_ours
+
+    return Case.objects.get(pk=return_not_ours(actor, case_id, **kwargs).case_id)
+
+
 OPERATIONS: dict[str, OperationSpec] = {
     "verify": OperationSpec(actions.verify_case, NoteForm, {}),
     "file": OperationSpec(actions.file_case, NoteForm, {}),
@@ -77,11 +98,13 @@ OPERATIONS: dict[str, OperationSpec] = {
     "resume": OperationSpec(actions.resume_case, NoteForm, {}),
     "check_pass": OperationSpec(actions.check_case, CheckForm, {"passed": True}),
     "check_fail": OperationSpec(actions.check_case, CheckForm, {"passed": False}),
-    "close": OperationSpec(actions.close_case, NoteForm, {}),
+    "close": OperationSpec(actions.close_case, CloseForm, {}),
     "void": OperationSpec(actions.void_case, ReasonForm, {}, danger=True),
     "urge": OperationSpec(actions.urge_case, UrgeForm, {}),
     "supervise": OperationSpec(actions.supervise_case, ReasonForm, {}),
     "reopen": OperationSpec(actions.reopen_case, ReasonForm, {}),
+    "send_to_collaboration": OperationSpec(_send_case, ReasonForm, {}),
+    RETURN_NOT_OURS: OperationSpec(_return_not_ours, ReasonForm, {}),
 }
 
 
@@ -156,7 +179,7 @@ def _report_categories() -> Any:
 
 
 REPORT_FIELDS = {"source", "kind", "category_code", "urgency", "lon", "lat", "address",
-                 "component_id", "description"}
+                 "component_id", "uninventoried", "description"}
 
 
 def _field_of(name: Any, known: set[str], default: str | None = None) -> str | None:
@@ -244,8 +267,29 @@ def _map_base() -> dict[str, Any]:
 def _roles_by_operation(user: AnyUser, case: Case) -> dict[str, list[tuple[str, str]]]:
     found: dict[str, list[tuple[str, str]]] = {}
     for operation, role in selectors.allowed_operations(user, case):
+        if operation == Operation.SEND_TO_COLLABORATION and role not in CENTRE_SENDERS:
+            operation = RETURN_NOT_OURS
         found.setdefault(operation, []).append((role, str(ROLE_LABELS.get(role, role))))
     return found
+
+
+def _operation_label(operation: str) -> str:
+    if operation == RETURN_NOT_OURS:
+        return _("Not our responsibility: return to the collaboration platform")
+    if operation == Operation.SEND_TO_COLLABORATION:
+        return _("Send to the collaboration platform for ownership confirmation")
+    return str(dict(Operation.choices).get(operation, operation))
+
+
+def _dossier_of(user: AnyUser, case: Case) -> Any:
+    """The open dossier of a case at the collaboration platform, if the user may see it."""
+    if case.state != CaseState.IN_COLLABORATION:
+        return None
+    from citygrid.collab.models import DossierStatus
+    from citygrid.collab.selectors import visible_dossiers
+
+    return (visible_dossiers(user).filter(case=case, status=DossierStatus.OPEN)
+            .order_by("-opened_at", "-id").first())
 
 
 def _form_for(operation: str, user: AnyUser, case: Case, roles: list[tuple[str, str]],
@@ -257,20 +301,27 @@ def _form_for(operation: str, user: AnyUser, case: Case, roles: list[tuple[str, 
         kwargs["user"] = user
         if case.routed_department_id and data is None:
             kwargs["initial"]["department"] = case.routed_department_id
-    return spec.form(data, files, **kwargs)
+    form = spec.form(data, files, **kwargs)
+    if isinstance(form, CloseForm) and not case.component_id:
+        del form.fields["component_state"]
+    return form
+
+
+def _decided_on_dossier(case: Case, operation: str) -> bool:
+    """Dispatching out of the platform is the coordinator's decision on the dossier page."""
+    return operation == Operation.DISPATCH and case.state == CaseState.IN_COLLABORATION
 
 
 def _operation_panels(user: AnyUser, case: Case, bound: tuple[str, OperationForm] | None) -> list[dict[str, Any]]:
-    labels = dict(Operation.choices)
     panels = []
     for operation, roles in _roles_by_operation(user, case).items():
-        if operation not in OPERATIONS:
+        if operation not in OPERATIONS or _decided_on_dossier(case, operation):
             continue
         if bound is not None and bound[0] == operation:
             form = bound[1]
         else:
             form = _form_for(operation, user, case, roles)
-        panels.append({"operation": operation, "label": labels.get(operation, operation),
+        panels.append({"operation": operation, "label": _operation_label(operation),
                        "form": form, "danger": OPERATIONS[operation].danger,
                        "open": bound is not None and bound[0] == operation,
                        "multipart": operation in ("feedback", "check_pass", "check_fail")})
@@ -281,6 +332,7 @@ def _input_labels() -> dict[str, str]:
     return {"reason": _("Reason"), "note": _("Note"), "department": _("Handling department"),
             "copies": _("Copies to"), "extension": _("Extension"), "message": _("Message"),
             "duplicate_of": _("Original case number"), "photos": _("Photos"),
+            "component_state": _("Component state"), "uninventoried": _("Not in the inventory"),
             "address": _("Address"), "description": _("Description"), "urgency": _("Urgency")}
 
 
@@ -341,6 +393,8 @@ def render_detail(request: HttpRequest, case: Case, *, bound: tuple[str, Operati
         "location": _location(case),
         "duplicates": _duplicates(user, case) if "merge" in roles else None,
         "merge_roles": roles.get("merge", []),
+        "in_collaboration": case.state == CaseState.IN_COLLABORATION,
+        "dossier": _dossier_of(user, case),
         "hierarchy": [a for a in (case.district, case.street, case.community) if a is not None],
     }
     return render(request, "cases/detail.html", context, status=status)
@@ -360,6 +414,11 @@ def operate(request: HttpRequest, number: str, operation: str) -> HttpResponse:
     if operation not in OPERATIONS:
         raise Http404(_("No such operation."))
     spec = OPERATIONS[operation]
+    if _decided_on_dossier(case, operation):
+        return render_detail(request, case, status=409, conflict=Conflict(
+            f"Case {case.number} is at the collaboration platform: the coordinator dispatches "
+            "it with a decision on its dossier page.", code="decide_on_dossier",
+            details={"case": case.number, "state": case.state, "version": case.version}))
     # When the operation is no longer offered (the case moved on, or the user may not), any
     # role may be named: the action then answers with the precise conflict or refusal.
     roles = _roles_by_operation(user, case).get(operation) or [
@@ -384,7 +443,7 @@ def operate(request: HttpRequest, number: str, operation: str) -> HttpResponse:
         add_domain_error(form, exc, set(form.fields) | {"more_photos", "photos"}, default=None)
         return render_detail(request, _case_or_404(user, number), bound=(operation, form),
                              status=exc.status, error=exc)
-    label = dict(Operation.choices).get(operation, operation)
+    label = _operation_label(operation)
     messages.success(request, _("%(operation)s: done. The case is now %(state)s.") % {
         "operation": label, "state": case.get_state_display()})
     return redirect(reverse("cases:detail", args=[case.number]) + "#timeline")

@@ -61,3 +61,11 @@ class ValidationFailed(DomainError):
 
     status = 422
     code = "validation_failed"
+
+
+class StorageUnavailable(DomainError):
+    """The file storage refused a write (disk full, object store unreachable); nothing was
+    recorded and the request may be repeated later."""
+
+    status = 503
+    code = "storage_unavailable"

@@ -119,6 +119,7 @@ class Person(models.Model):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         ordering = ["user__username"]
+        permissions = [("view_person_contact", _("view person contact details"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["employee_number"], condition=~Q(employee_number=""),

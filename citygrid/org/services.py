@@ -9,12 +9,12 @@ deadline on the handling department's working calendar, and the file and dispatc
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from citygrid.core.errors import NotFound, ValidationFailed
@@ -108,9 +108,13 @@ def rule_record(rule: ResponsibilityRule) -> RuleRecord:
 
 
 def _rules_queryset() -> Any:
+    from citygrid.space.models import UnitGrid
+
+    # rule_record reads the codes of the grids and copies only (not the grids' polygons)
     return ResponsibilityRule.objects.filter(active=True).select_related(
         "category", "area", "department"
-    ).prefetch_related("grids", "copies")
+    ).prefetch_related(Prefetch("grids", queryset=UnitGrid.objects.only("id", "code")),
+                       Prefetch("copies", queryset=Department.objects.only("id", "code")))
 
 
 def _standard_filter(standard: Any) -> Q:
@@ -249,9 +253,15 @@ def _category_chain(category: Any) -> list[Any]:
 def route(
     category_code: str, kind: str, lon: float, lat: float, at: datetime | None = None,
     source: str | None = None, urgency: str = "ordinary", standard: Any = None,
-    component_id: str | None = None,
+    component_id: str | None = None, *, location: Any = None, with_limits: bool = True,
+    areas: Mapping[str, Area] | None = None,
 ) -> RouteAnswer:
-    """Who handles a report of this class at this point and time, by when, and why."""
+    """Who handles a report of this class at this point and time, by when, and why.
+
+    `location`: the point's `space.geocoding.Location` when the caller has it already;
+    `areas`: Area rows by code the caller has loaded (the point's areas up to the city).
+    `with_limits=False` leaves out the handling limit, its deadline and the step limits
+    (`handling_limit`, `deadline` None, `step_limits` empty): case intake computes its own."""
     from citygrid.catalog.selectors import (
         active_standard,
         category_by_code,
@@ -264,8 +274,11 @@ def route(
     at = at or timezone.now()
     if timezone.is_naive(at):
         at = timezone.make_aware(at)
-    location = locate(lon, lat)
-    city = Area.objects.filter(code=location.city.code).first() if location.city else None
+    location = location or locate(lon, lat)
+    areas = areas or {}
+    city = None
+    if location.city:
+        city = areas.get(location.city.code) or Area.objects.filter(code=location.city.code).first()
     standard = standard or active_standard(city)
     if standard is None:
         raise NotFound("No active classification standard.", code="no_active_standard")
@@ -273,7 +286,10 @@ def route(
     chain = _category_chain(category)
 
     area_codes = [a.code for a in (location.city, location.district, location.street, location.community) if a]
-    area_ids = list(Area.objects.filter(code__in=area_codes).values_list("id", flat=True))
+    if all(code in areas for code in area_codes):
+        area_ids = [areas[code].pk for code in area_codes]
+    else:
+        area_ids = list(Area.objects.filter(code__in=area_codes).values_list("id", flat=True))
     candidates = _rules_queryset().filter(_standard_filter(standard)).filter(
         Q(kind="") | Q(kind=kind)
     ).filter(Q(category__isnull=True) | Q(category_id__in=[c.pk for c in chain])).filter(
@@ -290,9 +306,11 @@ def route(
     result: Match = match(records, ctx)
     department, copies, process = _resolve(result)
 
-    limit = handling_limit(category, urgency)
-    deadline, calendar_name = _deadline(department, at, limit)
-    step_limits = {step: step_limit(standard, step, urgency) for step in STEPS_SHOWN}
+    limit, deadline, calendar_name, step_limits = None, None, "", {}
+    if with_limits:
+        limit = handling_limit(category, urgency)
+        deadline, calendar_name = _deadline(department, at, limit)
+        step_limits = {step: step_limit(standard, step, urgency) for step in STEPS_SHOWN}
     return RouteAnswer(
         status=result.status, kind=kind, category=category, category_chain=chain,
         location=location, at=at, source=source, urgency=urgency, department=department,

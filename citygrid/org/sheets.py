@@ -92,14 +92,38 @@ def department_rows(qs: Any) -> list[Row]:
             for d in qs.select_related("area", "parent", "calendar")]
 
 
-def people_rows(qs: Any) -> list[Row]:
+CONTACT_PERMISSION = "org.view_person_contact"
+
+
+def _sees_contacts(viewer: AnyUser | None) -> bool:
+    """Whether exports for `viewer` show phone numbers and e-mail in full. Without an explicit
+    viewer, the signed-in user of the request being served decides (so every export from the
+    pages is masked by default); outside any request (commands) the data is shown in full."""
+    if viewer is None:
+        from citygrid.security.context import current_request
+
+        request = current_request.get()
+        viewer = getattr(request, "user", None) if request is not None else None
+        if request is None:
+            return True
+    return bool(viewer is not None and viewer.has_perm(CONTACT_PERMISSION))
+
+
+def people_rows(qs: Any, viewer: AnyUser | None = None) -> list[Row]:
+    """People as sheet rows; phone and e-mail masked (138****5678) for viewers without the
+    org.view_person_contact permission (a masked sheet is refused on import)."""
+    from citygrid.security.domain.masking import mask_email, mask_phone
+
+    full = _sees_contacts(viewer)
     rows = []
     for p in qs.select_related("user", "department", "contractor").prefetch_related(
             "roles__areas", "roles__departments"):
         assignments = list(p.roles.all())
         rows.append({
-            "username": p.user.get_username(), "display_name": p.display_name, "phone": p.phone,
-            "employee_number": p.employee_number, "email": p.user.email,
+            "username": p.user.get_username(), "display_name": p.display_name,
+            "phone": p.phone if full else mask_phone(p.phone),
+            "employee_number": p.employee_number,
+            "email": p.user.email if full else mask_email(p.user.email),
             "department_code": p.department.code if p.department else "",
             "contractor_code": p.contractor.code if p.contractor else "",
             "roles": " ".join(sorted({a.role for a in assignments})),
@@ -261,6 +285,9 @@ def import_people(actor: AnyUser | None, rows: Rows) -> ImportReport:
             errors.add(number, "password", "passwords are never imported; leave the column out")
         if not row.get("display_name"):
             errors.add(number, "display_name", "required")
+        for col in ("phone", "email"):
+            if "*" in row.get(col, ""):
+                errors.add(number, col, "masked value (from a masked export): give the full value or leave it out")
         for col in ("department_code", "contractor_code"):
             if row.get(col) and row[col] not in depts:
                 errors.add(number, col, f"no department {row[col]!r}")

@@ -91,4 +91,4 @@ def test_pages_render(client, simulated, people):
     page = client.get("/assess/?kind=district&period=month&day=2026-03-02")
     assert page.status_code == 200 and b"chart-trend" in page.content
     report = client.get("/assess/report/?kind=department&period=month&day=2026-03-02")
-    assert report.status_code == 200 and b"@media print" in report.content
+    assert report.status_code == 200 and b"assess/report.css" in report.content

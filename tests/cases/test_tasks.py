@@ -96,7 +96,9 @@ def test_sweeper_loop_enqueues_and_stops(case, caplog):
         call_command("case_sweeper", "--interval", "0.01", "--count", "2", stdout=out)
     assert "stopped after 2 sweeps" in out.getvalue()
     enqueued = [r.getMessage() for r in caplog.records if "enqueued" in r.getMessage()]
-    assert len(enqueued) == 4  # both periodic tasks, twice
+    from citygrid.cases.tasks import PERIODIC_TASKS
+
+    assert len(enqueued) == 2 * len(PERIODIC_TASKS)  # every periodic task, twice
     assert sum("send_reminders_task" in m for m in enqueued) == 2
 
 
@@ -121,3 +123,18 @@ def test_sweeper_bad_arguments_exit_2(db, args):
     with pytest.raises(CommandError) as info:
         call_command("case_sweeper", *args)
     assert info.value.returncode == 2
+
+
+def test_housekeeping_requests_last_month_once_and_rolls_up_duty(demo_small, settings):
+    """The sweeper enqueues housekeeping every interval: the month's run is requested once."""
+    from citygrid.assess.models import AssessmentRun
+    from citygrid.cases.tasks import housekeeping_task
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    first = housekeeping_task.call(now="2026-12-01T09:00:00+08:00")
+    again = housekeeping_task.call(now="2026-12-01T09:01:00+08:00")
+    assert first["assessment_runs"] == 1 and again["assessment_runs"] == 0
+    runs = AssessmentRun.objects.filter(period_kind="month", scope__isnull=True)
+    assert [(r.period_start.isoformat(), r.period_end.isoformat()) for r in runs] == [
+        ("2026-11-01", "2026-11-30")]
+    assert first["duty_units"] >= 0

@@ -1,0 +1,1 @@
+"""Security: audit log, login protection, password policy, security headers, masking."""

@@ -1,0 +1,1 @@
+"""Pure security rules (no Django): masking of personal data."""
