@@ -736,13 +736,18 @@ def _next_number(district_code: str, at: datetime) -> str:
     return f"{district_code}{day:%Y%m%d}{last:05d}"
 
 
-def _self_handling_office(actor: AnyUser, role: str, source: str, street: Area | None) -> Department | None:
-    """The reporter's own street office, when street staff report inside their remit (M-11)."""
+def _self_handling_office(actor: AnyUser, role: str, source: str, street: Area | None,
+                          routed: Department | None) -> Department | None:
+    """The reporter's own street office, when street staff report inside their remit (M-11):
+    in their street, and of a class the rules give that office there. Anything else they
+    report goes upwards like any other report."""
     if source != Source.STREET_STAFF or role != Role.STREET_STAFF or street is None:
         return None
     person = Person.objects.filter(user_id=actor.pk).select_related("department").first()
     office = person.department if person else None
     if office is None or office.level != "street" or office.area_id != street.pk or not office.active:
+        return None
+    if routed is None or routed.pk != office.pk:
         return None
     return office
 
@@ -864,7 +869,7 @@ def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_
         raise _invalid("urgency_not_allowed", f"{category.name} admits the urgencies "
                        f"{', '.join(levels)}, not {urgency}.", "urgency", allowed=levels)
     street = areas.get(location.street.code)
-    office = _self_handling_office(actor, role, source, street)
+    office = _self_handling_office(actor, role, source, street, answer.department)
     process = choose_process(answer.process, source, self_handle=office is not None)
     if process in (ProcessName.MANHOLE_COVER_EMERGENCY, ProcessName.EMERGENCY):
         urgency = "emergency"

@@ -127,6 +127,14 @@ def test_street_staff_report_the_rest_upwards(people, place):
     assert case.holder_department.code == "510104-ZF"
 
 
+def test_street_staff_report_outside_their_remit_goes_up_at_once(people, place):
+    """A class the rules give to another department is not the street's to handle (M-11)."""
+    case = report(people, place, who="street_staff_jinjiang", area=FLAT_COMMUNITY, code="0100201",
+                  source="street_staff")
+    assert case.process == "manhole_cover_emergency"
+    assert case.holder_department.code == "510104-SZ"
+
+
 def test_sanitation_patrol(people, place, photo):
     case = report(people, place, who="district_inspector_jinjiang", source="district_inspector",
                   area=SANITATION_COMMUNITY, code="06007")

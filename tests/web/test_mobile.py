@@ -8,7 +8,12 @@ import re
 from django.contrib.staticfiles import finders
 
 from citygrid.web import mobile_views
-from tests.cases.conftest import _demo_committed, _demo_plan, demo_small, people  # noqa: F401
+from tests.web import demo_fixtures
+
+_demo_committed = demo_fixtures._demo_committed
+_demo_plan = demo_fixtures._demo_plan
+demo_small = demo_fixtures.demo_small
+people = demo_fixtures.people
 
 
 def _boot(response) -> dict:

@@ -13,32 +13,20 @@ from django.test import Client
 from citygrid.cases import actions
 from citygrid.cases.models import FINAL_STATES, Case, CaseEvent
 from citygrid.web import selectors
-from tests.cases import conftest as cases_conftest
+from tests.web import demo_fixtures
 
-# The case tests' fixtures, re-exported for this module (see _demo_plan below).
-_demo_committed = cases_conftest._demo_committed
-demo_small = cases_conftest.demo_small
-people = cases_conftest.people
-place = cases_conftest.place
-photo = cases_conftest.photo
+# The case tests' fixtures, re-exported for this module (committed demo data per module).
+_demo_committed = demo_fixtures._demo_committed
+_demo_plan = demo_fixtures._demo_plan
+demo_small = demo_fixtures.demo_small
+people = demo_fixtures.people
+place = demo_fixtures.place
+photo = demo_fixtures.photo
 
 STANDARD_STREET = "510104002"  # event 06 → standard process
 FLAT_COMMUNITY = "510104001002"  # street staff of 510104001 self-handle event 06 here
 QINGYANG_STREET = "510105002"
 WHOLE_WORLD = "-180,-90,180,90"
-
-
-@pytest.fixture(scope="module")
-def _demo_plan(django_db_setup: None, django_db_blocker: Any) -> Any:
-    """The demo data, committed for this module only (tests.cases' fixture keeps it for the
-    whole package, which would collide with tests/web's own small-city tests)."""
-    holder: dict[str, Any] = {}
-    with django_db_blocker.unblock():
-        cases_conftest._flush()
-        holder["plan"] = cases_conftest._load()
-    yield holder
-    with django_db_blocker.unblock():
-        cases_conftest._flush()
 
 
 def _report(people, place, who: str, area: str, code: str = "06002", source: str = "city_inspector",

@@ -631,7 +631,8 @@
       }, back).then(function (ok) { if (!ok) submit.disabled = false; });
     });
     holder.appendChild(form);
-    (reason || note).focus();
+    (reason || note).focus({ preventScroll: true });
+    form.scrollIntoView({ block: "start", behavior: "smooth" });
   }
 
   function renderCase(number, role, state) {
@@ -669,6 +670,7 @@
         seen[o.operation] = true;
         return true;
       });
+      ops.sort(function (a, b) { return MOBILE_OPS.indexOf(a.operation) - MOBILE_OPS.indexOf(b.operation); });
       var holder = el("div", { id: "op-form" });
       var buttons = el("div", { "class": "m-actions", id: "case-ops" });
       ops.forEach(function (o) {
