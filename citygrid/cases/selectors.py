@@ -129,3 +129,9 @@ def allowed_operations(user: AnyUser, case: Case) -> list[tuple[str, str]]:
             if is_superuser(user) or _in_scope(user, role, case):
                 result.append((transition.operation.value, role))
     return result
+
+
+def cases_of_component(user: AnyUser, component_code: str, limit: int = 50) -> QuerySet[Case]:
+    """The cases reported against one component, newest first, among those the user may see."""
+    return (visible_cases(user).filter(component_id=component_code)
+            .select_related("category", "district").order_by("-created_at")[:limit])

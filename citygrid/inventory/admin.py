@@ -128,6 +128,16 @@ class ComponentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     raw_id_fields = ("competent_department", "owner", "maintainer")
     actions = [_export("csv"), _export("xlsx"), _export("geojson")]
     change_list_template = "admin/inventory/component/change_list.html"
+    change_form_template = "admin/inventory/component/change_form.html"
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        from citygrid.cases.selectors import cases_of_component
+
+        component = self.get_object(request, object_id)
+        cases = cases_of_component(request.user, component.code) if component else []
+        return super().change_view(request, object_id, form_url,
+                                   {**(extra_context or {}), "component_cases": cases})
 
     @admin.display(description=_("created by import"))
     def created_by_import(self, obj: Component) -> str:

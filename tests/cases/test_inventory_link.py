@@ -212,3 +212,24 @@ def test_page_close_form_has_no_component_state_without_component(client, people
     page = client.get(reverse("cases:detail", args=[case.number])).content.decode()
     assert 'data-op="close"' in page and "close-component_state" not in page
 
+
+
+def test_component_page_lists_its_cases_scoped_to_the_viewer(client, people, inventory):
+    from django.contrib.auth.models import User
+
+    from citygrid.inventory.models import Component
+
+    case = report(people, *inventory, component_id=POWER_COVER)
+    other = report(people, *inventory, category_code="01002", component_id=SEWER_COVER)
+    component = Component.objects.get(code=POWER_COVER)
+    admin_user = User.objects.create_superuser("inventory_admin", "a@example.org", "x-Pass-2026!")
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:inventory_component_change", args=[component.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert case.number in html and other.number not in html
+    from citygrid.cases.selectors import cases_of_component
+
+    assert list(cases_of_component(people["dispatcher_qingyang"], POWER_COVER)) == []
+    assert [c.number for c in cases_of_component(people["dispatcher_jinjiang"], POWER_COVER)] == [
+        case.number]

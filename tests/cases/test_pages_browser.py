@@ -5,21 +5,11 @@ new state in the timeline."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from django.db import connections
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 # Playwright's sync API runs an event loop in this thread; let the fixtures use the database.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.cases.conftest import png
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -1,16 +1,16 @@
 """Security headers on real pages, and the pages working under the CSP in a real browser."""
 
 import os
-from pathlib import Path
 
 import pytest
 from django.db import connections
 from django.test import Client
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
 from .conftest import PASSWORD
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def csp(response) -> dict[str, str]:
@@ -104,9 +104,7 @@ def browser_page(live_server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
-                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                                           "--disable-background-networking"])
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
             page.set_default_timeout(20_000)

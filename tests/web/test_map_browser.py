@@ -1,23 +1,12 @@
 """The map in a real browser: Debian's Chromium driven by Playwright against a live server."""
 
 import os
-from pathlib import Path
 
 import pytest
 from django.db import connections
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.web.cities import a_known_grid, load_small_city
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Playwright's sync API runs an event loop in this thread; let the fixtures use the database.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

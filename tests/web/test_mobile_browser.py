@@ -12,18 +12,9 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.cases.conftest import demo_small_tx, png  # noqa: F401
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 

@@ -11,21 +11,12 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.cases import conftest as cases_conftest
 from tests.cases.conftest import png
 
 demo_small_tx = cases_conftest.demo_small_tx  # the case tests' fixture, for this module
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 
 # Playwright's sync API runs an event loop in this thread; let the fixtures use the database.
