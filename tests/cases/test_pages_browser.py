@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.db import connections
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import chromium_page
 
 # Playwright's sync API runs an event loop in this thread; let the fixtures use the database.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -19,22 +18,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def page(live_server):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            page.set_default_timeout(20_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.js_errors = errors  # type: ignore[attr-defined]
-            yield page
-        finally:
-            browser.close()
-            connections.close_all()
+    with chromium_page(viewport={"width": 1280, "height": 900}, locale="zh-CN") as page:
+        yield page
 
 
 def _case_to_dispatch():

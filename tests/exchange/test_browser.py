@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import chromium_page
 from tests.cases.conftest import png
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -27,24 +26,9 @@ def shot(page: Any, name: str) -> None:
 
 @pytest.fixture
 def phone(live_server: Any) -> Any:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                          is_mobile=True, has_touch=True, device_scale_factor=2)
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.js_errors = errors  # type: ignore[attr-defined]
-            yield page
-        finally:
-            browser.close()
-            connections.close_all()
+    with chromium_page(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True,
+                       has_touch=True, device_scale_factor=2) as page:
+        yield page
 
 
 def test_report_and_follow_on_a_phone(phone: Any, live_server: Any, demo_small_tx: Any) -> None:

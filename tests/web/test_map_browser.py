@@ -3,9 +3,8 @@
 import os
 
 import pytest
-from django.db import connections
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import chromium_page
 from tests.web.cities import a_known_grid, load_small_city
 
 # Playwright's sync API runs an event loop in this thread; let the fixtures use the database.
@@ -16,24 +15,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def page(live_server):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-            page.set_default_timeout(20_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.js_errors = errors  # type: ignore[attr-defined]
-            yield page
-        finally:
-            browser.close()
-            # The connection the test opened while Playwright's loop ran is left open otherwise,
-            # and PostgreSQL then refuses to drop the test database at the end of the run.
-            connections.close_all()
+    with chromium_page(viewport={"width": 1280, "height": 800}, locale="zh-CN") as page:
+        yield page
 
 
 def test_click_a_grid_shows_its_code_and_community(page, live_server, transactional_db) -> None:
