@@ -146,7 +146,19 @@ def lua_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def write_lua(path: Path, requests: list[dict[str, Any]] | None, token: str = "") -> None:
+def batches_of(requests: list[dict[str, Any]], size: int, count: int) -> list[dict[str, Any]]:
+    """Request bodies for the batch endpoint: `count` batches of `size` reports, each batch
+    from one reporter (one token), as a phone's queue or a district system's feed sends."""
+    by_token: dict[str, list[dict[str, Any]]] = {}
+    for r in requests:
+        by_token.setdefault(r["token"], []).append(r["body"])
+    rng, tokens = random.Random(7), sorted(by_token)
+    return [{"token": t, "body": {"reports": rng.sample(by_token[t], min(size, len(by_token[t])))}}
+            for t in (tokens[i % len(tokens)] for i in range(count))]
+
+
+def write_lua(path: Path, requests: list[dict[str, Any]] | None, token: str = "",
+              endpoint: str = "/api/v1/cases") -> None:
     """A wrk script: POST the bodies in random order (or GET the baseline), and print a
     RESULT line with requests, duration (µs), p50, p99, mean (µs), non-2xx and socket errors."""
     lines = ["local bodies = {"]
@@ -159,9 +171,9 @@ def write_lua(path: Path, requests: list[dict[str, Any]] | None, token: str = ""
 math.randomseed(os.time())
 request = function()
   local r = bodies[math.random(#bodies)]
-  return wrk.format("POST", "/api/v1/cases",
+  return wrk.format("POST", "ENDPOINT",
     {["Authorization"] = r[1], ["Content-Type"] = "application/json"}, r[2])
-end""")
+end""".replace("ENDPOINT", endpoint))
     else:
         lines.append(f"""
 request = function()
@@ -371,6 +383,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     parser.add_argument("--profile-requests", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=100,
+                        help="reports per request for the batch endpoint (default 100; 0: skip)")
     parser.add_argument("--keep-db", action="store_true", help="leave the database for another run")
     parser.add_argument("--reuse-db", action="store_true", help="use bench_intake if it exists")
     parser.add_argument("--profile-only", action="store_true",
@@ -421,21 +435,25 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         tmp = Path(tempfile.mkdtemp(prefix="bench_intake_lua_"))
         scripts = {"baseline": tmp / "baseline.lua", "flat": tmp / "flat.lua",
-                   "standard": tmp / "standard.lua"}
+                   "standard": tmp / "standard.lua", "batch": tmp / "batch.lua"}
         write_lua(scripts["baseline"], None, token)  # type: ignore[arg-type]
         write_lua(scripts["flat"], flat)
         write_lua(scripts["standard"], standard)
+        if args.batch:
+            write_lua(scripts["batch"], batches_of(flat, args.batch, 60), endpoint="/api/v1/cases/batch")
         log("warming up (5 s each) …")
         run_wrk(wrk, url, scripts["baseline"], 5, args.connections)
         run_wrk(wrk, url, scripts["flat"], 5, args.connections)
         results = {}
-        for name in ("baseline", "flat", "standard"):
+        for name in ("baseline", "flat", "standard", "batch")[:4 if args.batch else 3]:
             log(f"measuring {name} for {args.seconds} s with {args.connections} connections …")
             pids = server_pids(proc.pid)
             cpu_before = server_cpu(pids)
             results[name] = run_wrk(wrk, url, scripts[name], args.seconds, args.connections)
             cpu = server_cpu(pids) - cpu_before
             results[name]["cpu_ms"] = cpu * 1000 / max(results[name]["requests"], 1)
+            if name == "batch":
+                results[name]["cases_per_s"] = results[name]["rps"] * args.batch
             log(f"  {results[name]}")
         stop(proc)
         proc = None
@@ -470,7 +488,9 @@ def report(results: dict[str, dict[str, float]], prof: dict[str, Any], m: dict[s
     print("|---|---|---|---|---|---|---|")
     rows = (("`GET /api/v1/auth/tokens` (baseline: token auth + 1 query)", b),
             ("`POST /api/v1/cases`, flat process (filed + dispatched, 3 events)", f),
-            ("`POST /api/v1/cases`, standard process (1 event)", s))
+            ("`POST /api/v1/cases`, standard process (1 event)", s),
+            *([(f"`POST /api/v1/cases/batch`, {args.batch} flat-process reports per request",
+                results["batch"])] if "batch" in results else []))
     for label, r in rows:
         print(f"| {label} | {r['rps']:.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
               f"{r['cpu_ms']:.1f} ms | {1000 / r['cpu_ms']:.0f} | "
@@ -484,6 +504,12 @@ def report(results: dict[str, dict[str, float]], prof: dict[str, Any], m: dict[s
           f"{f['cpu_ms'] / b['cpu_ms']:.1f}× by server CPU; goal 1,000 cases/s: "
           f"{f['rps'] / 1000:.0%} of it (flat), {s['rps'] / 1000:.0%} (standard). "
           f"{cases} cases written in the run.")
+    if "batch" in results:
+        r = results["batch"]
+        print(f"- Batch intake ({args.batch} flat reports a request, one transaction): "
+              f"**{r['cases_per_s']:.0f} cases/s**, {r['cpu_ms'] / args.batch:.2f} ms server CPU "
+              f"per case ({f['cpu_ms'] / (r['cpu_ms'] / args.batch):.1f}× less than one report a "
+              f"request); goal 1,000 cases/s: {r['cases_per_s'] / 1000:.0%} of it.")
     print(f"- Standard intake in-process: {prof['standard']['ms_per_request']:.1f} ms, "
           f"{prof['standard']['queries']} SQL statements.")
     print_profile(prof)

@@ -34,6 +34,7 @@ from citygrid.calendars.domain.workcal import (
     Pause,
     Period,
     WorkCalendar,
+    add,
     elapsed,
     explain,
 )
@@ -47,6 +48,7 @@ from citygrid.calendars.models import (
     WorkingCalendar,
 )
 from citygrid.core.errors import NotFound, ValidationFailed
+from citygrid.core.memo import remembered
 
 OFFICIAL_FIRST_YEAR = 2001
 OFFICIAL_YEARS_AHEAD = 10  # the package's estimates are used this far ahead of today
@@ -66,7 +68,8 @@ class Deadline:
 
 def default_calendar() -> WorkingCalendar:
     """The default calendar; the office calendar is created if there is none."""
-    found = _cached_row("default", lambda: WorkingCalendar.objects.filter(is_default=True).first())
+    found = remembered("default_calendar", lambda: _cached_row(
+        "default", lambda: WorkingCalendar.objects.filter(is_default=True).first()))
     if found is not None:
         return found
     from citygrid.calendars.actions import ensure_office_calendar
@@ -76,7 +79,8 @@ def default_calendar() -> WorkingCalendar:
 
 def find_calendar(name: str) -> WorkingCalendar | None:
     """The calendar of this name, or None (cached like the pure calendars)."""
-    return _cached_row(f"name:{name}", lambda: WorkingCalendar.objects.filter(name=name).first())
+    return remembered(("calendar", name), lambda: _cached_row(
+        f"name:{name}", lambda: WorkingCalendar.objects.filter(name=name).first()))
 
 
 def get_calendar(name: str) -> WorkingCalendar:
@@ -127,36 +131,41 @@ def years_needing_attention(today: date | None = None) -> tuple[int, ...]:
 
 
 def compute_deadline(
-    calendar: WorkingCalendar | None, start: datetime, duration: Duration, pauses: Sequence[Pause] = ()
+    calendar: WorkingCalendar | None, start: datetime, duration: Duration, pauses: Sequence[Pause] = (),
+    *, explained: bool = True,
 ) -> Deadline:
     """`start` + `duration` on `calendar` (the default one if None), clock stopped in `pauses`.
 
     A `start` without a time zone is read in the calendar's time zone. The deadline is
     provisional when it counts working time across a year whose official holiday schedule
     is neither in the `holidays` package nor confirmed by an administrator.
+    `explained=False` leaves out the explanation (for callers that only store the instant).
     """
     with snapshot():
-        return _compute_deadline(calendar, start, duration, pauses)
+        return _compute_deadline(calendar, start, duration, pauses, explained)
 
 
 def _compute_deadline(
-    calendar: WorkingCalendar | None, start: datetime, duration: Duration, pauses: Sequence[Pause]
+    calendar: WorkingCalendar | None, start: datetime, duration: Duration, pauses: Sequence[Pause],
+    explained: bool = True,
 ) -> Deadline:
     calendar = calendar or default_calendar()
     cal = work_calendar(calendar)
     start = _aware(start, cal)
+    aware_pauses = [(_aware(a, cal), _aware(b, cal)) for a, b in pauses]
     try:
-        result = explain(cal, start, duration, [(_aware(a, cal), _aware(b, cal)) for a, b in pauses])
+        result = explain(cal, start, duration, aware_pauses) if explained else None
+        at = result.deadline if result else add(cal, start, duration, aware_pauses)
     except CalendarError as exc:
         raise ValidationFailed(str(exc), code=exc.code) from None
     years: tuple[int, ...] = ()
     if duration.unit.counts_working_time and _depends_on_official_schedule(cal):
-        first, last = start.astimezone(cal.tz).year, result.deadline.year
+        first, last = start.astimezone(cal.tz).year, at.year
         years = unconfirmed_years(list(range(first, last + 1)))
-    lines = result.lines()
-    if years:
+    lines = result.lines() if result else []
+    if years and result:
         lines.append(provisional_reason(years))
-    return Deadline(at=result.deadline, provisional=bool(years), provisional_years=years, explanation=lines)
+    return Deadline(at=at, provisional=bool(years), provisional_years=years, explanation=lines)
 
 
 def working_elapsed(

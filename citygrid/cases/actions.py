@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -71,9 +71,10 @@ from citygrid.core.errors import (
     StorageUnavailable,
     ValidationFailed,
 )
+from citygrid.core.memo import remembered, remembering
 from citygrid.org.models import Department, DepartmentKind, Person, Source
 from citygrid.org.scoping import can_act, is_superuser, roles_of
-from citygrid.space.models import Area
+from citygrid.space.models import Area, UnitGrid
 
 AnyUser = AbstractBaseUser | AnonymousUser
 PhotoInput = Any  # bytes, or a file-like object with read() (e.g. an UploadedFile)
@@ -285,7 +286,7 @@ def _deadline(calendar: Any, start: datetime, limit: str, extensions: Sequence[s
     durations = [parse_duration(limit), *(parse_duration(e) for e in extensions)]
     at, provisional = start, False
     for duration in durations:
-        result = compute_deadline(calendar, at, duration, pauses)
+        result = compute_deadline(calendar, at, duration, pauses, explained=False)
         at, provisional = result.at, provisional or result.provisional
     if any(d.unit.counts_working_time for d in durations):
         total = working_elapsed(calendar, start, at, pauses).total_seconds()
@@ -294,7 +295,7 @@ def _deadline(calendar: Any, start: datetime, limit: str, extensions: Sequence[s
         paused = sum(((min(b, at) - max(a, start)).total_seconds() for a, b in pauses
                       if b > start and a < at), 0.0)
         share = Duration(_decimal(((at - start).total_seconds() - paused) * 0.8 / 60), Unit.MINUTES)
-    warn = compute_deadline(calendar, start, share, pauses).at
+    warn = compute_deadline(calendar, start, share, pauses, explained=False).at
     return _Computed(at, min(warn, at), provisional)
 
 
@@ -446,6 +447,7 @@ def _advance(case: Case, transition: Transition, actor: AnyUser | None, role: st
     The deadlines and the level are the caller's to recompute once all transitions of the
     action are applied (they depend on the final state only)."""
     from_state = case.state
+    due = case.step_deadline if case.step_started_at and case.step_started_at < at else None
     extra = effect(case, transition, at) if effect else None
     assert transition.target is not None
     case.state = transition.target.value
@@ -456,8 +458,10 @@ def _advance(case: Case, transition: Transition, actor: AnyUser | None, role: st
     case.closed_at = at if case.state == CaseState.CLOSED else None
     case.version += 1
     case.updated_at = at
-    return _event(case, transition.operation.value, actor, role, from_state,
-                  {**recorded, **(extra or {})}, at)
+    event = _event(case, transition.operation.value, actor, role, from_state,
+                   {**recorded, **(extra or {})}, at)
+    event.step_due_at = due  # the step this operation ended (assessment's on-time figures)
+    return event
 
 
 def _after_event(case: Case, event: CaseEvent) -> None:
@@ -631,9 +635,10 @@ def _store_photo(case: Case, photo: CheckedPhoto, kind: str, at: datetime) -> Ph
 def _command_centre(case: Case) -> Department | None:
     memo = _memo(case, "centre")
     if case.district_id not in memo:
-        memo[case.district_id] = (Department.objects.filter(
-            kind=DepartmentKind.COMMAND_CENTRE, area_id=case.district_id, active=True)
-            .order_by("code").first())
+        memo[case.district_id] = remembered(("centre", case.district_id), lambda: (
+            Department.objects.filter(kind=DepartmentKind.COMMAND_CENTRE,
+                                      area_id=case.district_id, active=True)
+            .order_by("code").first()))
     found: Department | None = memo[case.district_id]
     return found
 
@@ -719,21 +724,29 @@ def _reporting_role(actor: AnyUser, source: str, role: str | None) -> str:
                            code="role_not_allowed", details={"source": source, "allowed_roles": list(allowed)})
 
 
-def _next_number(district_code: str, at: datetime) -> str:
+def _allocate_numbers(district_codes: Sequence[str], at: datetime) -> list[str]:
+    """A case number for each district code, in order: district + date + sequence."""
     day = timezone.localtime(at).date()
-    # One statement (PostgreSQL and SQLite upsert): the counter row stays locked by this
-    # transaction until it ends, so concurrent reports of a district and day queue on it.
+    wanted: dict[str, int] = {}
+    for code in district_codes:
+        wanted[code] = wanted.get(code, 0) + 1
+    # One upsert per district (PostgreSQL and SQLite): the counter row stays locked by this
+    # transaction until it ends, so concurrent reports of a district and day queue on it;
+    # districts in code order, so that two batches never wait on each other crosswise.
     meta, quote = CaseCounter._meta, connection.ops.quote_name
     table = quote(meta.db_table)
     column = {name: quote(meta.get_field(name).column) for name in ("district_code", "day", "last")}
     sql = (f"INSERT INTO {table} ({column['district_code']}, {column['day']}, {column['last']}) "
-           f"VALUES (%s, %s, 1) ON CONFLICT ({column['district_code']}, {column['day']}) "
-           f"DO UPDATE SET {column['last']} = {table}.{column['last']} + 1 "
+           f"VALUES (%s, %s, %s) ON CONFLICT ({column['district_code']}, {column['day']}) "
+           f"DO UPDATE SET {column['last']} = {table}.{column['last']} + EXCLUDED.{column['last']} "
            f"RETURNING {column['last']}")
+    following: dict[str, Iterator[int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [district_code, connection.ops.adapt_datefield_value(day)])
-        last = int(cursor.fetchone()[0])
-    return f"{district_code}{day:%Y%m%d}{last:05d}"
+        for code in sorted(wanted):
+            cursor.execute(sql, [code, connection.ops.adapt_datefield_value(day), wanted[code]])
+            last = int(cursor.fetchone()[0])
+            following[code] = iter(range(last - wanted[code] + 1, last + 1))
+    return [f"{code}{day:%Y%m%d}{next(following[code]):05d}" for code in district_codes]
 
 
 def _self_handling_office(actor: AnyUser, role: str, source: str, street: Area | None,
@@ -743,7 +756,8 @@ def _self_handling_office(actor: AnyUser, role: str, source: str, street: Area |
     report goes upwards like any other report."""
     if source != Source.STREET_STAFF or role != Role.STREET_STAFF or street is None:
         return None
-    person = Person.objects.filter(user_id=actor.pk).select_related("department").first()
+    person = remembered(("person", actor.pk), lambda: Person.objects.filter(
+        user_id=actor.pk).select_related("department").first())
     office = person.department if person else None
     if office is None or office.level != "street" or office.area_id != street.pk or not office.active:
         return None
@@ -779,6 +793,23 @@ def _check_component(kind: str, category_code: str, component_id: str, uninvento
                        value=component_id, component_class=cls.code)
 
 
+@dataclass(frozen=True)
+class ReportFields:
+    """What a reporter says: one report, as the API and the pages take it."""
+
+    source: str
+    kind: str
+    category_code: str
+    lon: Any
+    lat: Any
+    crs: str = "wgs84"
+    address: str = ""
+    description: str = ""
+    urgency: str = "ordinary"
+    component_id: str = ""
+    uninventoried: bool = False
+
+
 def report_case(
     actor: AnyUser, *, source: str, kind: str, category_code: str, lon: float, lat: float,
     crs: str = "wgs84", address: str = "", description: str = "", urgency: str = "ordinary",
@@ -790,35 +821,31 @@ def report_case(
     reporter returns the first case and creates nothing. A `component_id` must name a
     component of the reported class in the inventory; `uninventoried` (a component the
     inventory lacks) puts the place on the survey team's list in the same transaction."""
-    if not getattr(actor, "is_authenticated", False):
-        raise PermissionDenied("Sign in to report.", code="not_authenticated")
+    _must_be_signed_in(actor)
     key = _text(idempotency_key, "idempotency_key", limit=100) or None
     if key is not None:
         existing = Case.objects.filter(reporter_id=actor.pk, idempotency_key=key).first()
         if existing is not None:
             return existing
-    problems = _validate_report(source, kind, urgency, lon, lat)
-    if problems:
-        raise ValidationFailed("; ".join(p["message"] for p in problems), code="invalid_report",
-                               details=problems)
-    address = _text(address, "address", limit=300)
-    description = _text(description, "description")
-    component_id = _text(component_id, "component_id", limit=32)
-    _check_component(kind, category_code, component_id, uninventoried)
+    fields = _checked_fields(ReportFields(
+        source=source, kind=kind, category_code=category_code, lon=lon, lat=lat, crs=crs,
+        address=address, description=description, urgency=urgency, component_id=component_id,
+        uninventoried=bool(uninventoried)))
     acting = _reporting_role(actor, source, role)
     checked = [check_photo(p, f"photos[{i}]") for i, p in enumerate(photos)]
     try:
         with _delete_files_on_failure(), transaction.atomic(), calendar_snapshot():
-            case = _create_case(actor, acting, source=source, kind=kind, category_code=category_code,
-                                lon=float(lon), lat=float(lat), crs=crs, address=address,
-                                description=description, urgency=urgency,
-                                component_id=component_id, photos=checked, key=key,
-                                uninventoried=bool(uninventoried))
-            if uninventoried:
-                from citygrid.inventory.actions import flag_for_survey
-
-                flag_for_survey(actor, category=case.category, lon=case.lon, lat=case.lat,
-                                case_number=case.number)
+            plan = _plan_report(actor, acting, fields)
+            at = now_()
+            number = _allocate_numbers([plan.district.code], at)[0]
+            built = _build_case(actor, acting, fields, plan, number=number, at=at, key=key,
+                                photo_hashes=[hashlib.sha256(p.content).hexdigest() for p in checked])
+            case = _store_new_cases([built])[0]
+            stored = [_store_photo(case, photo, PhotoKind.BEFORE, at) for photo in checked]
+            _after_event(case, built.events[0][0])
+            case._prefetched_objects_cache["photos"] = _known(  # type: ignore[attr-defined]
+                case.photos.all(), stored)
+            _flag_uninventoried(actor, case, fields)
             return case
     except IntegrityError:
         if key is not None:
@@ -828,27 +855,206 @@ def report_case(
         raise
 
 
-def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_code: str,
-                 lon: float, lat: float, crs: str, address: str, description: str, urgency: str,
-                 component_id: str, photos: Sequence[CheckedPhoto], key: str | None,
-                 uninventoried: bool = False) -> Case:
+def _must_be_signed_in(actor: AnyUser) -> None:
+    if not getattr(actor, "is_authenticated", False):
+        raise PermissionDenied("Sign in to report.", code="not_authenticated")
+
+
+def _checked_fields(fields: ReportFields) -> ReportFields:
+    """The report's own inputs checked (no database but the component's), texts trimmed."""
+    problems = _validate_report(fields.source, fields.kind, fields.urgency, fields.lon, fields.lat)
+    if problems:
+        raise ValidationFailed("; ".join(p["message"] for p in problems), code="invalid_report",
+                               details=problems)
+    component_id = _text(fields.component_id, "component_id", limit=32)
+    _check_component(fields.kind, fields.category_code, component_id, fields.uninventoried)
+    return replace(fields, lon=float(fields.lon), lat=float(fields.lat), component_id=component_id,
+                   address=_text(fields.address, "address", limit=300),
+                   description=_text(fields.description, "description"))
+
+
+def _flag_uninventoried(actor: AnyUser, case: Case, fields: ReportFields) -> None:
+    if fields.uninventoried:
+        from citygrid.inventory.actions import flag_for_survey
+
+        flag_for_survey(actor, category=case.category, lon=case.lon, lat=case.lat,
+                        case_number=case.number)
+
+
+# --- Batch intake --------------------------------------------------------------------------------
+
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    fields: ReportFields
+    idempotency_key: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One report of a batch: its case (`created` or, for a repeated key, the existing one),
+    or the error that kept it out."""
+
+    case: Case | None
+    created: bool
+    error: DomainError | None = None
+
+
+def report_cases(actor: AnyUser, reports: Sequence[BatchReport]) -> list[BatchItem]:
+    """Many reports of one reporter at once (a phone's offline queue, a feed from a district
+    system or the hotline): each is checked, geocoded, routed, numbered, filed and dispatched
+    exactly as `report_case` does, in one transaction. A report with an error is left out with
+    its error and the others go in; a key seen before returns its existing case. The shared
+    reference reads (classes, rules, departments, limits, roles) happen once per batch and the
+    rows are written with a handful of statements, which is what makes a feed fast."""
+    _must_be_signed_in(actor)
+    if not reports:
+        raise _invalid("empty_batch", "A batch needs at least one report.", "reports")
+    if len(reports) > MAX_BATCH:
+        raise _invalid("batch_too_large", f"A batch holds at most {MAX_BATCH} reports, "
+                       f"not {len(reports)}.", "reports", limit=MAX_BATCH)
+    items: dict[int, BatchItem] = {}
+    keys = _batch_keys(reports, items)
+    try:
+        with transaction.atomic(), calendar_snapshot(), remembering():
+            existing = {c.idempotency_key: c for c in Case.objects.filter(
+                reporter_id=actor.pk, idempotency_key__in=[k for k in keys.values() if k])}
+            planned = _plan_batch(actor, reports, keys, existing, items)
+            _build_batch(actor, planned, keys, items)
+    except IntegrityError:
+        # A retry of the same keys committed meanwhile: one report at a time, each idempotent.
+        return [_one_by_one(actor, report) for report in reports]
+    return [items[i] for i in range(len(reports))]
+
+
+def _batch_keys(reports: Sequence[BatchReport], items: dict[int, BatchItem]) -> dict[int, str | None]:
+    keys: dict[int, str | None] = {}
+    seen: set[str] = set()
+    for i, report in enumerate(reports):
+        try:
+            key = _text(report.idempotency_key, f"reports[{i}].idempotency_key", limit=100) or None
+        except DomainError as exc:
+            items[i] = BatchItem(None, False, exc)
+            continue
+        if key is not None and key in seen:
+            items[i] = BatchItem(None, False, _invalid(
+                "duplicate_idempotency_key", f"Idempotency key {key!r} appears twice in the batch.",
+                f"reports[{i}].idempotency_key"))
+            continue
+        if key is not None:
+            seen.add(key)
+        keys[i] = key
+    return keys
+
+
+def _plan_batch(actor: AnyUser, reports: Sequence[BatchReport], keys: Mapping[int, str | None], existing: Mapping[str, Case],
+                items: dict[int, BatchItem]) -> list[tuple[int, ReportFields, str, _Plan]]:
+    planned = []
+    _remember_areas(reports[i].fields for i, key in keys.items() if not (key and key in existing))
+    for i, key in keys.items():
+        if key and key in existing:
+            items[i] = BatchItem(existing[key], False)
+            continue
+        try:
+            fields = _checked_fields(reports[i].fields)
+            acting = _reporting_role(actor, fields.source, reports[i].role)
+            planned.append((i, fields, acting, _plan_report(actor, acting, fields)))
+        except DomainError as exc:
+            items[i] = BatchItem(None, False, exc)
+    return planned
+
+
+def _build_batch(actor: AnyUser, planned: Sequence[tuple[int, ReportFields, str, _Plan]],
+                 keys: Mapping[int, str | None], items: dict[int, BatchItem]) -> None:
+    at = now_()
+    numbers = _allocate_numbers([plan.district.code for _, _, _, plan in planned], at)
+    built = [_build_case(actor, acting, fields, plan, number=number, at=at, key=keys[i])
+             for (i, fields, acting, plan), number in zip(planned, numbers, strict=True)]
+    cases = _store_new_cases(built)
+    for (i, fields, _, _), case in zip(planned, cases, strict=True):
+        _flag_uninventoried(actor, case, fields)
+        items[i] = BatchItem(case, True)
+
+
+def _one_by_one(actor: AnyUser, report: BatchReport) -> BatchItem:
+    key, fields = report.idempotency_key, report.fields
+    try:
+        seen = bool(key) and Case.objects.filter(reporter_id=actor.pk, idempotency_key=key).exists()
+        case = report_case(actor, **{f: getattr(fields, f) for f in ReportFields.__dataclass_fields__},
+                           idempotency_key=key, role=report.role)
+        return BatchItem(case, not seen)
+    except DomainError as exc:
+        return BatchItem(None, False, exc)
+
+
+# --- Intake, step by step ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a report lies, who must handle it, and by which process (read only)."""
+
+    location: Any
+    areas: dict[str, Area]
+    district: Area
+    answer: Any
+    office: Department | None
+    process: ProcessName
+    urgency: str
+
+
+def _area_codes(location: Any) -> tuple[str, ...]:
+    return tuple(c for c in (location.community.code, location.street.code,
+                             location.district.code) if c)
+
+
+def _load_areas(codes: Iterable[str]) -> dict[str, Area]:
+    """These areas with their parents up to the city, in one query (scope checks walk the
+    chain; routing needs the city), without their boundaries, which nothing here reads."""
+    chain = ("parent", "parent__parent", "parent__parent__parent")
+    return _with_parents(Area.objects.select_related(*chain).defer(
+        "geometry", *(f"{c}__geometry" for c in chain)).filter(code__in=list(codes)))
+
+
+def _with_parents(areas: Iterable[Area]) -> dict[str, Area]:
+    """The areas and their loaded parents, by code."""
+    found: dict[str, Area] = {}
+    for area in areas:
+        node: Area | None = area
+        while node is not None:
+            found.setdefault(node.code, node)
+            node = node.parent if Area.parent.is_cached(node) else None
+    return found
+
+
+def _areas_of(location: Any) -> dict[str, Area]:
+    codes = _area_codes(location)
+    return remembered(("areas", codes), lambda: _load_areas(codes))
+
+
+def _remember_areas(reports: Iterable[ReportFields]) -> None:
+    """A batch's areas in one query, remembered for each report's `_areas_of`."""
+    from citygrid.space.geocoding import locate
+
+    wanted = set()
+    for fields in reports:
+        with suppress(DomainError, TypeError, ValueError):
+            wanted.add(_area_codes(locate(float(fields.lon), float(fields.lat), fields.crs)))
+    loaded = _load_areas({c for codes in wanted for c in codes})
+    for codes in wanted:
+        mine = _with_parents(loaded[c] for c in codes if c in loaded)
+        remembered(("areas", codes), lambda mine=mine: mine)
+
+
+def _plan_report(actor: AnyUser, role: str, fields: ReportFields) -> _Plan:
     from citygrid.org.services import route
     from citygrid.space.geocoding import locate
 
-    location = locate(lon, lat, crs)
-    # The areas with their parents up to the city in one query (scope checks walk the chain;
-    # routing needs the city), without their boundaries, which nothing here reads.
-    chain = ("parent", "parent__parent", "parent__parent__parent")
-    loaded = Area.objects.select_related(*chain).defer(
-        "geometry", *(f"{c}__geometry" for c in chain)).filter(
-        code__in=[c for c in (location.community.code, location.street.code,
-                              location.district.code) if c])
-    areas: dict[str, Area] = {}
-    for area in loaded:
-        node: Area | None = area
-        while node is not None:
-            areas.setdefault(node.code, node)
-            node = node.parent if Area.parent.is_cached(node) else None
+    location = locate(fields.lon, fields.lat, fields.crs)
+    areas = _areas_of(location)
     district = areas.get(location.district.code)
     if district is None:
         raise ValidationFailed("The point lies in no district under supervision.",
@@ -857,31 +1063,48 @@ def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_
     if role != PUBLIC_ROLE and not can_act(actor, role, area=place):
         raise PermissionDenied(f"Your {role} role does not cover {place.name} ({district.name}).",
                                code="out_of_scope", details={"role": role, "district": district.code})
-    answer = route(category_code, kind, location.lon, location.lat, source=source, urgency=urgency,
-                   component_id=component_id or None, location=location, with_limits=False,
+    answer = route(fields.category_code, fields.kind, location.lon, location.lat,
+                   source=fields.source, urgency=fields.urgency,
+                   component_id=fields.component_id or None, location=location, with_limits=False,
                    areas=areas)
     category = answer.category
     if category.level == "major":
         raise _invalid("category_too_coarse", f"{category.code} {category.name} is a major class; "
                        "report a minor or fine class.", "category_code")
     levels = category.urgency_levels or ["ordinary", "urgent"]
+    urgency = fields.urgency
     if urgency not in levels and not (urgency == "emergency" and category.is_emergency):
         raise _invalid("urgency_not_allowed", f"{category.name} admits the urgencies "
                        f"{', '.join(levels)}, not {urgency}.", "urgency", allowed=levels)
-    street = areas.get(location.street.code)
-    office = _self_handling_office(actor, role, source, street, answer.department)
-    process = choose_process(answer.process, source, self_handle=office is not None)
+    office = _self_handling_office(actor, role, fields.source, areas.get(location.street.code),
+                                   answer.department)
+    process = choose_process(answer.process, fields.source, self_handle=office is not None)
     if process in (ProcessName.MANHOLE_COVER_EMERGENCY, ProcessName.EMERGENCY):
         urgency = "emergency"
-    at = now_()
+    return _Plan(location, areas, district, answer, office, process, urgency)
+
+
+@dataclass(frozen=True)
+class _Built:
+    case: Case
+    events: list[tuple[CaseEvent, list[Any]]]
+
+
+def _build_case(actor: AnyUser, role: str, fields: ReportFields, plan: _Plan, *, number: str,
+                at: datetime, key: str | None, photo_hashes: Sequence[str] = ()) -> _Built:
+    """The new case in memory with its events (and for the automatic processes, filed and
+    dispatched), its deadlines and level computed: nothing stored yet."""
+    location, areas, answer = plan.location, plan.areas, plan.answer
+    category, process = answer.category, plan.process
     initial = get_process(process).initial
     case = Case(
-        number=_next_number(district.code, at), process=process.value, state=initial.value,
-        source=source, kind=kind, category=category, urgency=urgency, lon=location.lon,
-        lat=location.lat, address=address, grid_id=location.grid_id,
-        community=areas.get(location.community.code), street=street, district=district,
-        component_id=component_id, description=description, reporter=actor,
-        reporter_role=role, routed_department=office or answer.department,
+        number=number, process=process.value, state=initial.value, source=fields.source,
+        kind=fields.kind, category=category, urgency=plan.urgency, lon=location.lon,
+        lat=location.lat, address=fields.address,
+        grid=_known_grid(location), community=areas.get(location.community.code),
+        street=areas.get(location.street.code),
+        district=plan.district, component_id=fields.component_id, description=fields.description,
+        reporter=actor, reporter_role=role, routed_department=plan.office or answer.department,
         idempotency_key=key or "", created_at=at, updated_at=at, version=1,
     )
     case.__dict__["_created_now"] = True
@@ -889,39 +1112,50 @@ def _create_case(actor: AnyUser, role: str, *, source: str, kind: str, category_
         case.holder_department = _command_centre(case)
     _start_step(case, Step.VERIFY if initial is State.TO_VERIFY else Step.FILE, at)
     events = [(_event(case, "report", actor, role, "", {
-        "source": source, "kind": kind, "category": category.code, "urgency": urgency,
-        "lon": location.lon, "lat": location.lat, "crs": crs, "grid": location.grid_code,
-        "address": address, "description": description, "component_id": component_id,
-        "process": process.value, "routed_department": case.routed_department.code
-        if case.routed_department else "", "rule": answer.rule.code if answer.rule else "",
-        "filing_condition": category.filing_condition,
-        "photos": [hashlib.sha256(p.content).hexdigest() for p in photos],
-        **({"uninventoried": True} if uninventoried else {}),
+        "source": fields.source, "kind": fields.kind, "category": category.code,
+        "urgency": plan.urgency, "lon": location.lon, "lat": location.lat, "crs": fields.crs,
+        "grid": location.grid_code, "address": fields.address, "description": fields.description,
+        "component_id": fields.component_id, "process": process.value,
+        "routed_department": case.routed_department.code if case.routed_department else "",
+        "rule": answer.rule.code if answer.rule else "",
+        "filing_condition": category.filing_condition, "photos": list(photo_hashes),
+        **({"uninventoried": True} if fields.uninventoried else {}),
     }, at), [])]
     if process in AUTOMATIC:
-        events += _automatic_filing(case, office or answer.department, answer.copies, at)
-    # The deadlines depend on the final state only: computed once, then one INSERT of the
-    # case (its head already the last event's hash), its events, and their linked rows.
+        events += _automatic_filing(case, plan.office or answer.department, answer.copies, at)
+    # The deadlines depend on the final state only: computed once.
     _settle_step(case)
     _recompute(case, at)
     case.overdue_level = level_of(case, at)
-    case.save(force_insert=True)
-    CaseEvent.objects.bulk_create([event for event, _ in events])
-    linked = []
-    for event, rows in events:
-        for row in rows:
-            row.event = event
-            linked.append(row)
+    return _Built(case, events)
+
+
+def _known_grid(location: Any) -> UnitGrid:
+    """The point's grid as far as geocoding knows it (id and code; the rest loads on use)."""
+    return UnitGrid.from_db(connection.alias, ["id", "code"], [location.grid_id, location.grid_code])
+
+
+def _store_new_cases(built: Sequence[_Built]) -> list[Case]:
+    """One INSERT for the cases (each head already its last event's hash), one for all their
+    events and one for the copies the events sent; the cases answer without reading back."""
+    cases = [b.case for b in built]
+    Case.objects.bulk_create(cases)
+    CaseEvent.objects.bulk_create([event for b in built for event, _ in b.events])
+    linked: dict[int, list[Any]] = {}
+    for b in built:
+        for event, rows in b.events:
+            for row in rows:
+                row.event = event
+                linked.setdefault(id(b.case), []).append(row)
     if linked:
-        CaseCopy.objects.bulk_create(linked)
-    stored = [_store_photo(case, photo, PhotoKind.BEFORE, at) for photo in photos]
-    _after_event(case, events[0][0])
-    # What the answer shows of a new case is all in hand: no need to read it back.
-    case._prefetched_objects_cache = {  # type: ignore[attr-defined]
-        "photos": _known(case.photos.all(), stored), "copies": _known(case.copies.all(), linked)}
-    for name in ("_created_now", "_memo_limits", "_memo_centre", "_step_unsettled"):
-        case.__dict__.pop(name, None)
-    return case
+        CaseCopy.objects.bulk_create([row for rows in linked.values() for row in rows])
+    for case in cases:
+        case._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "photos": _known(case.photos.all(), []),
+            "copies": _known(case.copies.all(), linked.get(id(case), []))}
+        for name in ("_created_now", "_memo_limits", "_memo_centre", "_step_unsettled"):
+            case.__dict__.pop(name, None)
+    return cases
 
 
 def _known(queryset: Any, rows: list[Any]) -> Any:

@@ -357,6 +357,50 @@ def report_case_with_photos(request: HttpRequest, body: Form[ReportIn],
     return _report(request, body, idempotency_key, _photos(photos, "photos"))
 
 
+class BatchIn(InSchema):
+    reports: list[ReportIn] = Field(..., min_length=1, max_length=actions.MAX_BATCH)
+
+
+class BatchItemOut(Schema):
+    index: int
+    status: int = Field(..., description="201 created, 200 a repeated key's case, 4xx refused")
+    case: CaseOut | None = None
+    error: ErrorOut | None = None
+
+
+class BatchOut(Schema):
+    created: int
+    existing: int
+    refused: int
+    results: list[BatchItemOut]
+
+
+@router.post("/cases/batch", response={200: BatchOut, **ERRORS},
+             summary="Report many cases at once (an offline queue, a feed; JSON, no photos)",
+             operation_id="case_report_batch")
+@_errors
+def report_batch(request: HttpRequest, body: BatchIn) -> Any:
+    user = request.auth  # type: ignore[attr-defined]
+    items = actions.report_cases(user, [actions.BatchReport(
+        actions.ReportFields(**r.dict(exclude={"idempotency_key", "role"})), r.idempotency_key, r.role)
+        for r in body.reports])
+    results = [_batch_result(i, item) for i, item in enumerate(items)]
+    counts = {status: sum(1 for r in results if r["status"] == status) for status in (200, 201)}
+    return {"created": counts[201], "existing": counts[200],
+            "refused": len(results) - counts[200] - counts[201], "results": results}
+
+
+def _batch_result(index: int, item: "actions.BatchItem") -> dict[str, Any]:
+    if item.error is not None:
+        body = item.error.as_dict()
+        field = _field_of(item.error.details)
+        if field is not None:
+            body["field"] = field
+        return {"index": index, "status": item.error.status, "error": body}
+    assert item.case is not None
+    return {"index": index, "status": 201 if item.created else 200, "case": _compact(item.case)}
+
+
 # --- Queries ------------------------------------------------------------------------------------
 
 

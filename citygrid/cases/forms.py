@@ -100,7 +100,8 @@ class QueueFilterForm(forms.Form):
     district = forms.ChoiceField(label=_("District"), required=False)
     category = forms.CharField(label=_("Class code"), required=False, max_length=32)
     level = forms.ChoiceField(label=_("Overdue level"), required=False)
-    q = forms.CharField(label=_("Number or address"), required=False, max_length=100)
+    q = forms.CharField(label=_("Number or address"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"data-key": "/", "aria-keyshortcuts": "/"}))
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
         ("deadline", _("Deadline, earliest first")), ("-deadline", _("Deadline, latest first")),
         ("-created", _("Newest first")), ("created", _("Oldest first")),

@@ -81,6 +81,16 @@ def _return_not_ours(actor: AnyUser, case_id: int, **kwargs: Any) -> Case:
     return Case.objects.get(pk=return_not_ours(actor, case_id, **kwargs).case_id)
 
 
+# The desk's keyboard shortcut for each operation (one key each, unique, none of j, k, u, / and ?,
+# which the pages use themselves): the detail page marks its panels with them (desk-keys.js).
+OPERATION_KEYS = {
+    "verify": "v", "file": "f", "reject": "x", "merge": "m", "dispatch": "d", "return": "b",
+    "redispatch": "r", "accept": "a", "feedback": "e", "request_postponement": "p",
+    "approve_postponement": "y", "refuse_postponement": "n", "suspend": "s", "resume": "w",
+    "check_pass": "c", "check_fail": "z", "close": "l", "void": "q", "urge": "g",
+    "supervise": "t", "reopen": "o", "send_to_collaboration": "h", "return_not_ours": "i",
+}
+
 OPERATIONS: dict[str, OperationSpec] = {
     "verify": OperationSpec(actions.verify_case, NoteForm, {}),
     "file": OperationSpec(actions.file_case, NoteForm, {}),
@@ -323,6 +333,7 @@ def _operation_panels(user: AnyUser, case: Case, bound: tuple[str, OperationForm
             form = _form_for(operation, user, case, roles)
         panels.append({"operation": operation, "label": _operation_label(operation),
                        "form": form, "danger": OPERATIONS[operation].danger,
+                       "key": OPERATION_KEYS.get(operation, ""),
                        "open": bound is not None and bound[0] == operation,
                        "multipart": operation in ("feedback", "check_pass", "check_fail")})
     return panels

@@ -16,6 +16,7 @@ from citygrid.catalog.models import (
     Urgency,
 )
 from citygrid.core.errors import NotFound
+from citygrid.core.memo import remembered
 from citygrid.space.models import Area, Level
 
 
@@ -38,6 +39,10 @@ def active_standard(city: Area | None = None) -> Standard | None:
     A district, street or community finds its city's standard."""
     while city is not None and city.level != Level.CITY:
         city = city.parent
+    return remembered(("active_standard", city.pk if city else None), lambda: _active_standard(city))
+
+
+def _active_standard(city: Area | None) -> Standard | None:
     active = Standard.objects.filter(status=Standard.Status.ACTIVE)
     if city is not None:
         own = active.filter(city=city).first()
@@ -63,7 +68,8 @@ def categories(standard: Standard, *, kind: str | None = None, level: str | None
 
 def category_by_code(standard: Standard, kind: str, code: str) -> Category:
     try:
-        return standard.categories.select_related("parent__parent").get(kind=kind, code=code)
+        return remembered(("category", standard.pk, kind, code), lambda: standard.categories.select_related(
+            "parent__parent").get(kind=kind, code=code))
     except Category.DoesNotExist:
         raise NotFound(f"No {kind} class {code} in {standard.code}.",
                        code="category_not_found") from None
@@ -72,6 +78,10 @@ def category_by_code(standard: Standard, kind: str, code: str) -> Category:
 def handling_limit(category: Category, urgency: str = Urgency.ORDINARY) -> Duration | None:
     """The class's limit for this urgency; a fine class without one uses its minor class's,
     a minor class without one its major class's."""
+    return remembered(("handling_limit", category.pk, urgency), lambda: _handling_limit(category, urgency))
+
+
+def _handling_limit(category: Category, urgency: str) -> Duration | None:
     chain: list[int] = []
     node: Category | None = category
     while node is not None:
@@ -88,6 +98,11 @@ def handling_limit(category: Category, urgency: str = Urgency.ORDINARY) -> Durat
 def step_limit(standard: Standard, step: str, urgency: str = Urgency.ORDINARY,
                area_type: str = AreaType.URBAN) -> Duration | None:
     """The limit of a process step; a limit for the area type wins over one for any area."""
+    return remembered(("step_limit", standard.pk, step, urgency, area_type),
+                      lambda: _step_limit(standard, step, urgency, area_type))
+
+
+def _step_limit(standard: Standard, step: str, urgency: str, area_type: str) -> Duration | None:
     found = {limit.area_type: limit for limit in StepTimeLimit.objects.filter(
         standard=standard, step=step, urgency=urgency, area_type__in=[area_type, AreaType.ANY])}
     limit = found.get(area_type) or found.get(AreaType.ANY)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from citygrid.core.memo import remembered
 from citygrid.org.models import Department, Person, RoleAssignment
 from citygrid.space.models import Area
 
@@ -51,7 +52,8 @@ def assignments(user: AnyUser, role: str | None = None) -> QuerySet[RoleAssignme
 
 
 def roles_of(user: AnyUser) -> set[str]:
-    return set(assignments(user).values_list("role", flat=True))
+    return set(remembered(("roles_of", user.pk),
+                          lambda: frozenset(assignments(user).values_list("role", flat=True))))
 
 
 def _scope_department_ids(user: AnyUser, role: str | None = None) -> set[int]:
@@ -170,12 +172,18 @@ def can_act(
     `department` (each if given)."""
     if is_superuser(user):
         return True
+    key = ("can_act", user.pk, role, area.pk if area else None, department.pk if department else None)
+    return remembered(key, lambda: _can_act(user, role, area, department))
+
+
+def _can_act(user: AnyUser, role: str, area: Area | None, department: Department | None) -> bool:
     area_chain = _area_chain(area) if area is not None else set()
     dept_chain = _department_chain(department) if department is not None else set()
     dept_area_chain = _area_chain(department.area) if department is not None else set()
-    for assignment in assignments(user, role).prefetch_related("areas", "departments__area"):
-        scope_areas = {a.pk for a in assignment.areas.all()}
-        scope_depts = list(assignment.departments.all())
+    held = remembered(("assignments", user.pk, role), lambda: [
+        ({a.pk for a in assignment.areas.all()}, list(assignment.departments.all()))
+        for assignment in assignments(user, role).prefetch_related("areas", "departments__area")])
+    for scope_areas, scope_depts in held:
         scope_area_ids = scope_areas | {d.area_id for d in scope_depts}
         if not scope_area_ids and not scope_depts:
             continue

@@ -18,6 +18,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from citygrid.core.errors import NotFound, ValidationFailed
+from citygrid.core.memo import remembered, remembering_now
 from citygrid.org.domain.routing import (
     AreaScope,
     CaseContext,
@@ -290,13 +291,14 @@ def route(
         area_ids = [areas[code].pk for code in area_codes]
     else:
         area_ids = list(Area.objects.filter(code__in=area_codes).values_list("id", flat=True))
-    candidates = _rules_queryset().filter(_standard_filter(standard)).filter(
-        Q(kind="") | Q(kind=kind)
-    ).filter(Q(category__isnull=True) | Q(category_id__in=[c.pk for c in chain])).filter(
-        Q(area__isnull=True) | Q(area_id__in=area_ids)
-    )
-    records = [rule_record(r) for r in candidates]
-    by_id = {r.pk: r for r in candidates}
+    if remembering_now():  # a batch: the class's rules of every area once, then this point's
+        every = remembered(("route.rules", standard.pk, kind, tuple(c.pk for c in chain)),
+                           lambda: _candidate_rules(standard, kind, chain, None))
+        here = [r for r in every if r.area_id is None or r.area_id in area_ids]
+    else:
+        here = _candidate_rules(standard, kind, chain, area_ids)
+    records = [remembered(("rule_record", r.pk), lambda r=r: rule_record(r)) for r in here]
+    by_id = {r.pk: r for r in here}
     owner = _component_owner(component_id)
     ctx = CaseContext(
         kind=kind, category_chain=tuple(c.code for c in chain), area_codes=tuple(area_codes),
@@ -325,12 +327,25 @@ def route(
     )
 
 
+def _candidate_rules(standard: Any, kind: str, chain: list[Any],
+                     area_ids: list[int] | None) -> list[ResponsibilityRule]:
+    """The active rules that may apply to a report of this class (in these areas; None: in
+    any area)."""
+    candidates = _rules_queryset().filter(_standard_filter(standard)).filter(
+        Q(kind="") | Q(kind=kind)
+    ).filter(Q(category__isnull=True) | Q(category_id__in=[c.pk for c in chain]))
+    if area_ids is not None:
+        candidates = candidates.filter(Q(area__isnull=True) | Q(area_id__in=area_ids))
+    return list(candidates)
+
+
 def _resolve(result: Match) -> tuple[Department, list[Department], str]:
     if result.outcome is None:
-        platform = collaboration_platform()
+        platform = remembered("collaboration_platform", collaboration_platform)
         return platform, [], Process.STANDARD.value
     codes = [result.outcome.department, *result.outcome.copies]
-    found = {d.code: d for d in Department.objects.filter(code__in=codes).select_related("calendar")}
+    found = remembered(("departments", tuple(codes)), lambda: {
+        d.code: d for d in Department.objects.filter(code__in=codes).select_related("calendar")})
     department = found[result.outcome.department]
     copies = [found[c] for c in result.outcome.copies if c in found]
     return department, copies, result.outcome.process.value

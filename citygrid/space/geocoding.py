@@ -21,6 +21,7 @@ import shapely
 from django.db import connection
 
 from citygrid.core.errors import NotFound, ValidationFailed
+from citygrid.core.memo import remembered
 from citygrid.space.domain import coords
 from citygrid.space.domain.geoindex import GridIndex
 from citygrid.space.models import Area, CoverageRevision, Level, UnitGrid
@@ -123,7 +124,7 @@ def _current_key() -> _RevisionKey:
 def _index() -> _Snapshot:
     """The current snapshot, rebuilt first if the coverage revision moved."""
     global _snapshot
-    key = _current_key()
+    key = remembered("coverage_key", _current_key)  # once per batch of reports
     snap = _snapshot
     if snap is not None and snap.key == key:
         return snap

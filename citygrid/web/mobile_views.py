@@ -14,14 +14,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
+from django.views.i18n import JavaScriptCatalog
 
 from citygrid.org.scoping import roles_of
 from citygrid.web.views import api_base, map_config
@@ -45,6 +47,16 @@ SHELL_STATIC = (
 )
 
 
+# The app's UI strings: gettext() in app.js, the Chinese in locale/zh_Hans/LC_MESSAGES/djangojs.po,
+# served per language by js_catalog (so that the worker can cache each language's catalogue).
+JS_DOMAIN = "djangojs"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+def catalogue_urls() -> list[str]:
+    return [reverse("web:m_jsi18n", args=[code]) for code, _name in settings.LANGUAGES]
+
+
 @lru_cache(maxsize=1)
 def _shell_digest() -> str:
     """A short hash of the shell's static files and the worker; changes when any of them does."""
@@ -56,6 +68,8 @@ def _shell_digest() -> str:
     templates = Path(__file__).parent / "templates" / "web" / "mobile"
     for template in sorted(templates.glob("*.html")):
         digest.update(template.read_bytes())
+    for catalogue in sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{JS_DOMAIN}.po")):
+        digest.update(catalogue.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -118,7 +132,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     """The worker's source with its cache version and shell list prepended. Served from /m/ so its
     default scope is /m/; the header makes that explicit."""
     source = Path(__file__).parent / "static" / "web" / "mobile" / "sw.js"
-    shell = [reverse("web:m_app"), reverse("web:m_manifest"), *[static(name) for name in SHELL_STATIC]]
+    shell = [reverse("web:m_app"), reverse("web:m_manifest"), *catalogue_urls(),
+             *[static(name) for name in SHELL_STATIC]]
     head = (f"const VERSION = {json.dumps(shell_version())};\n"
             f"const SHELL = {json.dumps(shell)};\n"
             f"const APP = {json.dumps(reverse('web:m_app'))};\n"
@@ -126,6 +141,21 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(head + source.read_text(encoding="utf-8"),
                             content_type="application/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = reverse("web:m_app")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_safe
+def js_catalog(request: HttpRequest, language: str) -> HttpResponse:
+    """The app's strings in one language (Django's JavaScriptCatalog: gettext, ngettext,
+    pgettext, interpolate). The language is in the URL, not taken from the session, so that
+    the service worker keeps one copy per language and the app works offline in either."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404("No such language.")
+    view = JavaScriptCatalog.as_view(domain=JS_DOMAIN, packages=["citygrid.web"])
+    with translation.override(language):
+        response = view(request)
+    response["Content-Language"] = language
     response["Cache-Control"] = "no-cache"
     return response
 
@@ -160,4 +190,5 @@ urlpatterns = [
     path("", app, name="m_app"),
     path("sw.js", service_worker, name="m_sw"),
     path("manifest.webmanifest", manifest, name="m_manifest"),
+    path("jsi18n/<str:language>/", js_catalog, name="m_jsi18n"),
 ]

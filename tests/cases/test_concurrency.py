@@ -124,3 +124,39 @@ def test_concurrent_retries_make_one_case(demo_small_tx):
     assert all(isinstance(r, Case) for r in results), results
     assert len({r.pk for r in results}) == 1
     assert Case.objects.count() == 1
+
+
+def _batch(keys: list[str], points: list[tuple[float, float]]) -> list[actions.BatchReport]:
+    return [actions.BatchReport(actions.ReportFields(
+        source="city_inspector", kind="event", category_code="06002", lon=lon, lat=lat), key)
+        for key, (lon, lat) in zip(keys, points, strict=True)]
+
+
+def test_concurrent_batches_share_the_counters_without_deadlock(demo_small_tx):
+    jinjiang, qingyang = point("510104002"), point("510105001")
+    inspector = user("city_inspector_1")
+    # crosswise order of districts in the two batches: counters are locked in code order
+    one = _batch([f"a{i}" for i in range(6)], [jinjiang, qingyang] * 3)
+    two = _batch([f"b{i}" for i in range(6)], [qingyang, jinjiang] * 3)
+    results = together([lambda: actions.report_cases(inspector, one),
+                        lambda: actions.report_cases(inspector, two)])
+    assert all(isinstance(r, list) for r in results), results
+    numbers = [item.case.number for r in results for item in r]
+    for district in ("510104", "510105"):
+        mine = sorted(int(n[-5:]) for n in numbers if n.startswith(district))
+        assert mine == list(range(1, 7))
+    assert Case.objects.count() == 12
+    assert CaseEvent.objects.count() == sum(Case.objects.values_list("version", flat=True))
+
+
+def test_the_same_batch_sent_twice_at_once_makes_each_case_once(demo_small_tx):
+    lon, lat = point("510104002")
+    inspector = user("city_inspector_1")
+    batch = _batch([f"phone-9:{i}" for i in range(5)], [(lon, lat)] * 5)
+    results = together([lambda: actions.report_cases(inspector, batch) for _ in range(3)])
+    assert all(isinstance(r, list) for r in results), results
+    assert all(item.case is not None for r in results for item in r)
+    answers = {tuple(item.case.pk for item in r) for r in results}
+    assert len(answers) == 1
+    assert sum(item.created for r in results for item in r) == 5
+    assert Case.objects.count() == 5

@@ -98,3 +98,42 @@ def test_the_shell_version_changes_with_the_files(tmp_path, settings) -> None:
         assert mobile_views._shell_digest.__wrapped__() != before
     finally:
         finders.get_finder.cache_clear()
+
+
+def test_the_strings_come_from_the_catalogue_of_each_language(client) -> None:
+    """app.js translates with gettext(); /m/jsi18n/<language>/ is Django's JavaScriptCatalog of
+    djangojs.po, one URL per language so that the worker caches both for offline use."""
+    chinese = client.get("/m/jsi18n/zh-hans/")
+    assert chinese.status_code == 200
+    assert chinese["Content-Type"].startswith("text/javascript")
+    text = chinese.content.decode()
+    assert "globals.gettext = django.gettext" in text
+    assert '"Report a problem": "\\u4e0a\\u62a5\\u95ee\\u9898"' in text  # 上报问题
+    assert '"d": ' not in text and '"time unit\\u0004d": "\\u5929"' in text  # pgettext: 天
+    english = client.get("/m/jsi18n/en/").content.decode()
+    assert "Report a problem" not in english  # English is the source: gettext returns the msgid
+    assert client.get("/m/jsi18n/fr/").status_code == 404
+    shell = json.loads(re.search(r"^const SHELL = (.*);$", client.get("/m/sw.js").content.decode(),
+                                 re.M).group(1))
+    assert {"/m/jsi18n/zh-hans/", "/m/jsi18n/en/"} <= set(shell)
+
+
+def test_the_shell_loads_the_catalogue_of_its_language_before_the_app(client, people) -> None:  # noqa: F811
+    client.force_login(people["city_inspector_1"])
+    page = client.get("/m/").content.decode()
+    assert page.index('src="/m/jsi18n/zh-hans/"') < page.index("web/mobile/app.js")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/m/"})
+    assert 'src="/m/jsi18n/en/"' in client.get("/m/").content.decode()
+
+
+def test_every_string_of_the_app_has_its_chinese(settings) -> None:
+    """Each gettext() text in app.js is in djangojs.po with a translation (no untranslated UI)."""
+    source = (mobile_views.Path(mobile_views.__file__).parent / "static" / "web" / "mobile"
+              / "app.js").read_text(encoding="utf-8")
+    used = set(re.findall(r'(?<!p)gettext\("((?:[^"\\]|\\.)*)"', source))
+    used |= set(re.findall(r'pgettext\("[^"]*", "((?:[^"\\]|\\.)*)"', source))
+    po = (mobile_views.LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "djangojs.po").read_text(encoding="utf-8")
+    translated = dict(re.findall(r'^msgid "((?:[^"\\]|\\.)*)"\n(?:msgid_plural .*\n)?msgstr(?:\[0\])? "(.+)"$',
+                                 po, re.M))
+    assert len(used) > 100
+    assert sorted(used - set(translated)) == []

@@ -442,9 +442,19 @@ def test_english_phone_screens(phone, demo_small_tx) -> None:  # noqa: F811
     from playwright.sync_api import expect
 
     page = phone("shift_leader_jinjiang")
+    tile = page.locator('a[href="#tasks/shift_leader/to_close"]')
+    # The strings come from the JavaScript catalogue of the shell's language (/m/jsi18n/<lang>/).
+    expect(tile).to_contain_text("审核结案")
+    expect(page.locator("#m-title")).to_have_text("数字城管")
+    expect(page.locator(".m-section-title")).to_have_text("值班长")
     page.click("footer .m-lang button[value=en]")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator('a[href="#tasks/shift_leader/to_close"]')).to_contain_text("Review and close")
+    expect(tile).to_contain_text("Review and close")
+    expect(page.locator("#m-title")).to_have_text("City management")
+    expect(page.locator(".m-section-title")).to_have_text("Shift leader")
+    page.click("footer .m-lang button[value=zh-hans]")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(tile).to_contain_text("审核结案")
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 

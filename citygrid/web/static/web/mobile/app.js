@@ -7,6 +7,7 @@
    photos as Blobs and an idempotency key made when the report is made, and then sent. A report
    leaves the outbox only after the server answered 200 or 201 (the same key always gives the
    same case), so nothing is doubled or lost when the network drops. */
+/* global gettext, ngettext, pgettext, interpolate */
 (function () {
   "use strict";
 
@@ -19,97 +20,97 @@
   var RECENT_MAX = 8;
 
   // ---- strings ------------------------------------------------------------------------------
+  // Django's JavaScript catalogue (/m/jsi18n/<language>/, loaded before this file and cached by
+  // the service worker) defines gettext(); the Chinese is in web/locale/zh_Hans/.../djangojs.po.
   var S = {
-    app: ["数字城管", "City management"],
-    back: ["返回", "Back"],
-    home: ["首页", "Home"],
-    report: ["上报问题", "Report a problem"],
-    selfReport: ["自报自处", "Report and handle"],
-    verify: ["核实公众上报", "Verify public reports"],
-    check: ["核查处置结果", "Check handled cases"],
-    deptCases: ["本部门案件", "My department's cases"],
-    streetCases: ["本街道案件", "My street's cases"],
-    review: ["审核结案", "Review and close"],
-    outbox: ["待发送", "Outbox"],
+    app: gettext("City management"),
+    back: gettext("Back"),
+    report: gettext("Report a problem"),
+    selfReport: gettext("Report and handle"),
+    verify: gettext("Verify public reports"),
+    check: gettext("Check handled cases"),
+    deptCases: gettext("My department's cases"),
+    streetCases: gettext("My street's cases"),
+    review: gettext("Review and close"),
+    outbox: gettext("Outbox"),
     roles: {
-      city_inspector: ["监督员", "Inspector"], district_inspector: ["区监督员", "District inspector"],
-      street_staff: ["街道网格员", "Street staff"], handler: ["处置人员", "Handler"],
-      department_head: ["部门负责人", "Department head"], shift_leader: ["值班长", "Shift leader"]
+      city_inspector: gettext("Inspector"), district_inspector: gettext("District inspector"),
+      street_staff: gettext("Street staff"), handler: gettext("Handler"),
+      department_head: gettext("Department head"), shift_leader: gettext("Shift leader")
     },
     states: {
-      to_verify: ["待核实", "To verify"], to_file: ["待立案", "To file"],
-      to_dispatch: ["待派遣", "To dispatch"], dispatched: ["已派遣", "Dispatched"],
-      handling: ["处置中", "Handling"], postponement_requested: ["延期申请中", "Postponement requested"],
-      suspended: ["挂账", "Suspended"], to_check: ["待核查", "To check"], to_close: ["待结案", "To close"],
-      closed: ["已结案", "Closed"], rejected: ["不予立案", "Rejected"], merged: ["已合并", "Merged"],
-      voided: ["已作废", "Voided"], in_collaboration: ["协同中", "In collaboration"]
+      to_verify: gettext("To verify"), to_file: gettext("To file"),
+      to_dispatch: gettext("To dispatch"), dispatched: gettext("Dispatched"),
+      handling: gettext("Handling"), postponement_requested: gettext("Postponement requested"),
+      suspended: gettext("Suspended"), to_check: gettext("To check"), to_close: gettext("To close"),
+      closed: gettext("Closed"), rejected: gettext("Rejected"), merged: gettext("Merged"),
+      voided: gettext("Voided"), in_collaboration: gettext("In collaboration")
     },
     ops: {
-      verify: ["核实属实", "Verified"], reject: ["不予立案", "Reject"], check_pass: ["核查通过", "Check passed"],
-      check_fail: ["核查不通过", "Check failed"], accept: ["签收", "Accept"], "return": ["回退", "Return"],
-      request_postponement: ["申请延期", "Request postponement"], feedback: ["处置反馈", "Feed back"],
-      close: ["结案", "Close"]
+      verify: gettext("Verified"), reject: gettext("Reject"), check_pass: gettext("Check passed"),
+      check_fail: gettext("Check failed"), accept: gettext("Accept"), "return": gettext("Return"),
+      request_postponement: gettext("Request postponement"), feedback: gettext("Feed back"),
+      close: gettext("Close")
     },
-    reviewFail: ["退回返工", "Send back for rework"],
-    photos: ["现场照片（必填，可多张）", "Photos (required, several allowed)"],
-    takePhoto: ["拍照 / 选择照片", "Take or choose photos"],
-    removePhoto: ["删除照片", "Remove photo"],
-    position: ["位置", "Position"],
-    locating: ["正在定位…", "Locating…"],
-    located: ["已定位，可拖动标记修正", "Located; drag the marker to correct it"],
-    noGps: ["无法定位：请在地图上点选位置", "No GPS position: tap the map to set it"],
-    outside: ["此位置不在监管范围内", "This place is outside the area under supervision"],
-    relocate: ["重新定位", "Locate me again"],
-    mapLabel: ["位置地图：拖动标记修正位置", "Position map: drag the marker to correct it"],
-    lon: ["经度", "Longitude"], lat: ["纬度", "Latitude"],
-    address: ["地址（可选）", "Address (optional)"],
-    category: ["问题类别", "Class"],
-    searchClass: ["名称、拼音首字母或编码", "Name, pinyin initials or code"],
-    recent: ["最近使用", "Recent"],
-    noClass: ["未找到类别", "No class found"],
-    loadingClasses: ["正在加载类别…", "Loading classes…"],
-    urgency: ["紧急程度", "Urgency"],
-    urgencies: { ordinary: ["一般", "Ordinary"], urgent: ["紧急", "Urgent"], emergency: ["特急", "Emergency"] },
-    description: ["问题描述", "Description"],
-    component: ["关联部件（可选）", "Component (optional)"],
-    noComponent: ["不关联部件", "No component"],
-    submit: ["提交上报", "Submit report"],
-    needPhoto: ["请至少拍一张照片", "Take at least one photo"],
-    needPosition: ["请确定位置", "Set the position"],
-    needClass: ["请选择问题类别", "Choose a class"],
-    sent: ["已上报，案卷号", "Reported, case number"],
-    queued: ["已保存在手机上，网络恢复后自动发送", "Saved on the phone; it is sent when the network returns"],
-    selfHandleNow: ["本街道自处案件：处置后请反馈", "Your street handles this case: feed back when done"],
-    reportedUp: ["已上报指挥中心（不属本街道处置）", "Sent up to the command centre (outside your remit)"],
-    openCase: ["查看案卷", "Open the case"],
-    another: ["继续上报", "Report another"],
-    empty: ["暂无任务", "Nothing to do"],
-    loading: ["加载中…", "Loading…"],
-    loadFailed: ["加载失败，请稍后重试", "Could not load; try again later"],
-    left: ["剩余", "left"], overdue: ["已超时", "overdue by"],
-    days: ["天", "d"], hours: ["小时", "h"], minutes: ["分钟", "min"],
-    navigate: ["导航到现场", "Navigate to the spot"],
-    before: ["处置前", "Before"], after: ["处置后", "After"], noPhoto: ["无照片", "No photo"],
-    reason: ["原因（必填）", "Reason (required)"], note: ["备注（可选）", "Note (optional)"],
-    extension: ["延期时长", "Extension"],
-    afterPhoto: ["处置后照片（必填）", "After photo (required)"],
-    confirm: ["确认", "Confirm"], cancel: ["取消", "Cancel"],
-    done: ["操作成功", "Done"],
-    desk: ["其他操作请在桌面端处理", "Other operations on the desk"],
-    noOps: ["当前无可执行的操作", "Nothing for you to do on this case now"],
-    offline: ["离线", "Offline"],
-    waiting: ["等待发送", "Waiting to be sent"],
-    failed: ["服务器拒绝", "Refused by the server"],
-    retry: ["重试", "Retry"], remove: ["删除", "Delete"],
-    removeConfirm: ["删除这条未发送的上报？", "Delete this unsent report?"],
-    outboxEmpty: ["没有待发送的上报", "No unsent reports"],
-    login: ["登录已过期，请重新登录", "Your session has expired; log in again"],
-    pinyinNote: ["暂不支持拼音首字母搜索", "Pinyin initials are not supported yet"],
-    description_placeholder: ["简要描述问题", "Describe the problem briefly"],
-    process: ["流程", "Process"]
+    reviewFail: gettext("Send back for rework"),
+    photos: gettext("Photos (required, several allowed)"),
+    takePhoto: gettext("Take or choose photos"),
+    removePhoto: gettext("Remove photo"),
+    position: gettext("Position"),
+    locating: gettext("Locating…"),
+    located: gettext("Located; drag the marker to correct it"),
+    noGps: gettext("No GPS position: tap the map to set it"),
+    outside: gettext("This place is outside the area under supervision"),
+    relocate: gettext("Locate me again"),
+    mapLabel: gettext("Position map: drag the marker to correct it"),
+    lon: gettext("Longitude"), lat: gettext("Latitude"),
+    address: gettext("Address (optional)"),
+    category: gettext("Class"),
+    searchClass: gettext("Name, pinyin initials or code"),
+    recent: gettext("Recent"),
+    noClass: gettext("No class found"),
+    urgency: gettext("Urgency"),
+    urgencies: { ordinary: gettext("Ordinary"), urgent: gettext("Urgent"), emergency: gettext("Emergency") },
+    description: gettext("Description"),
+    component: gettext("Component (optional)"),
+    noComponent: gettext("No component"),
+    submit: gettext("Submit report"),
+    needPhoto: gettext("Take at least one photo"),
+    needPosition: gettext("Set the position"),
+    needClass: gettext("Choose a class"),
+    sent: gettext("Reported, case number"),
+    queued: gettext("Saved on the phone; it is sent when the network returns"),
+    selfHandleNow: gettext("Your street handles this case: feed back when done"),
+    reportedUp: gettext("Sent up to the command centre (outside your remit)"),
+    openCase: gettext("Open the case"),
+    another: gettext("Report another"),
+    empty: gettext("Nothing to do"),
+    loading: gettext("Loading…"),
+    loadFailed: gettext("Could not load; try again later"),
+    left: gettext("%s left"), overdue: gettext("overdue by %s"),
+    days: pgettext("time unit", "d"), hours: pgettext("time unit", "h"), minutes: pgettext("time unit", "min"),
+    navigate: gettext("Navigate to the spot"),
+    before: gettext("Before"), after: gettext("After"), noPhoto: gettext("No photo"),
+    reason: gettext("Reason (required)"), note: gettext("Note (optional)"),
+    extension: gettext("Extension"),
+    afterPhoto: gettext("After photo (required)"),
+    confirm: gettext("Confirm"), cancel: gettext("Cancel"),
+    done: gettext("Done"),
+    desk: gettext("Other operations on the desk"),
+    noOps: gettext("Nothing for you to do on this case now"),
+    offline: gettext("Offline"),
+    waiting: gettext("Waiting to be sent"),
+    failed: gettext("Refused by the server"),
+    retry: gettext("Retry"), remove: gettext("Delete"),
+    removeConfirm: gettext("Delete this unsent report?"),
+    outboxEmpty: gettext("No unsent reports"),
+    login: gettext("Your session has expired; log in again"),
+    description_placeholder: gettext("Describe the problem briefly"),
+    colon: pgettext("punctuation after a label", ": "),
+    paren: pgettext("punctuation around a remark", " (%s)")
   };
-  function t(entry) { return entry ? entry[EN ? 1 : 0] : ""; }
-  function tr(group, key) { return S[group][key] ? t(S[group][key]) : key; }
+  function t(text) { return text || ""; }
+  function tr(group, key) { return S[group][key] || key; }
 
   // ---- DOM helpers --------------------------------------------------------------------------
   function el(tag, attrs, children) {
@@ -185,13 +186,12 @@
   function timeLeft(deadline) {
     if (!deadline) return "";
     var ms = Date.parse(deadline) - Date.now();
-    return ms >= 0 ? (EN ? duration(ms) + " " + t(S.left) : t(S.left) + " " + duration(ms))
-      : t(S.overdue) + " " + duration(-ms);
+    return interpolate(ms >= 0 ? S.left : S.overdue, [duration(Math.abs(ms))]);
   }
   function light(level, deadline) {
     var overdue = deadline && Date.parse(deadline) < Date.now();
     var value = overdue ? "red" : (level && level !== "none" ? level : "green");
-    var label = { green: EN ? "on time" : "正常", yellow: EN ? "due soon" : "临期", red: EN ? "overdue" : "超期" }[value];
+    var label = { green: gettext("on time"), yellow: gettext("due soon"), red: gettext("overdue") }[value];
     return el("span", { "class": "light " + value, "data-light": value, role: "img", "aria-label": label });
   }
 
@@ -223,7 +223,7 @@
     input.addEventListener("change", function () {
       var files = Array.prototype.slice.call(input.files || []);
       Promise.all(files.map(downscale)).then(onBlobs, function () {
-        toast(EN ? "Could not read the photo" : "无法读取照片", true);
+        toast(gettext("Could not read the photo"), true);
       }).then(function () { input.value = ""; });
     });
     return input;
@@ -498,7 +498,7 @@
       view.appendChild(tiles);
     });
     if (!boot.roles.length) {
-      view.appendChild(el("p", { "class": "m-empty", text: EN ? "You hold no role this app serves." : "您没有移动端适用的岗位。" }));
+      view.appendChild(el("p", { "class": "m-empty", text: gettext("You hold no role this app serves.") }));
     }
     view.setAttribute("data-status", "ready");
   }
@@ -539,8 +539,8 @@
   var MOBILE_OPS = ["verify", "check_pass", "check_fail", "accept", "feedback", "close",
     "request_postponement", "return", "reject"];
   var NEEDS_REASON = { reject: true, "return": true, check_fail: true, request_postponement: true };
-  var EXTENSIONS = [["4 hours", "4 小时"], ["1 working days", "1 个工作日"], ["2 working days", "2 个工作日"],
-    ["5 working days", "5 个工作日"]];
+  var EXTENSIONS = [["4 hours", gettext("4 hours")], ["1 working days", gettext("1 working day")],
+    ["2 working days", gettext("2 working days")], ["5 working days", gettext("5 working days")]];
 
   function photoColumn(title, photos, kind) {
     var fig = el("figure", { "data-kind": kind }, [el("figcaption", { text: title })]);
@@ -582,7 +582,7 @@
         if (r.status === 409) route();  // someone acted first: show the case as it is now
         return r.status === 409;
       }
-      toast(t(S.done) + "：" + opLabel(op, caseData) + " · " + tr("states", r.data.state));
+      toast(t(S.done) + S.colon + opLabel(op, caseData) + " · " + tr("states", r.data.state));
       location.hash = back;
       return true;
     }, function () { toast(t(S.loadFailed), true); return false; });
@@ -596,7 +596,7 @@
     var reason = null, note = null, extension = null, afterError = el("p", { "class": "m-error", role: "alert" });
     if (op === "request_postponement") {
       extension = el("select", { id: "op-extension", name: "extension" });
-      EXTENSIONS.forEach(function (e) { extension.appendChild(el("option", { value: e[0], text: EN ? e[0] : e[1] })); });
+      EXTENSIONS.forEach(function (e) { extension.appendChild(el("option", { value: e[0], text: e[1] })); });
       form.appendChild(el("div", { "class": "m-field" }, [el("label", { "for": "op-extension", text: t(S.extension) }), extension]));
     }
     if (op === "feedback") {
@@ -757,7 +757,7 @@
       recent.textContent = "";
       var list = recentClasses();
       if (!list.length) return;
-      recent.appendChild(el("span", { "class": "m-place", text: t(S.recent) + "：" }));
+      recent.appendChild(el("span", { "class": "m-place", text: t(S.recent) + S.colon }));
       list.forEach(function (c) {
         recent.appendChild(el("button", { type: "button", "data-code": c.code, "data-kind": c.kind, text: c.name,
           onclick: function () { choose(c); } }));
@@ -980,13 +980,14 @@
     outbox.all().then(function (items) {
       if (!items.length) view.appendChild(el("p", { "class": "m-empty", text: t(S.outboxEmpty) }));
       items.sort(function (a, b) { return a.created - b.created; }).forEach(function (item) {
-        var status = item.failed ? t(S.failed) + "：" + item.failed.message : t(S.waiting) + (item.lastError ? "（" + item.lastError + "）" : "");
+        var status = item.failed ? t(S.failed) + S.colon + item.failed.message :
+          t(S.waiting) + (item.lastError ? interpolate(S.paren, [item.lastError]) : "");
         list.appendChild(el("li", { "class": "m-item", "data-key": item.key }, [
           el("div", { "class": "m-card" }, [
             light(item.failed ? "red" : "yellow", null),
             el("span", { "class": "title", text: item.label }),
             el("span", { "class": "left", text: new Date(item.created).toLocaleString(EN ? "en" : "zh-CN") }),
-            el("span", { "class": "sub", text: status + " · " + item.photos.length + (EN ? " photos" : " 张照片") }),
+            el("span", { "class": "sub", text: status + " · " + interpolate(ngettext("%s photo", "%s photos", item.photos.length), [item.photos.length]) }),
             el("span", { "class": "sub m-actions" }, [
               el("button", { type: "button", "class": "m-btn", text: t(S.retry), onclick: function () {
                 delete item.failed;
@@ -1022,8 +1023,10 @@
     if (form.getAttribute("data-confirmed")) return;
     event.preventDefault();
     outbox.all().then(function (items) {
-      if (items.length && !window.confirm(EN ? items.length + " unsent reports stay on this phone and are sent when you log in again. Log out?"
-        : "有 " + items.length + " 条未发送的上报保留在手机上，重新登录后发送。确定退出？")) return;
+      if (items.length && !window.confirm(interpolate(ngettext(
+        "%s unsent report stays on this phone and is sent when you log in again. Log out?",
+        "%s unsent reports stay on this phone and are sent when you log in again. Log out?",
+        items.length), [items.length]))) return;
       var clear = window.caches ? caches.keys().then(function (names) {
         var app = boot.sw.replace(/sw\.js$/, "");
         return Promise.all(names.filter(function (n) { return n.indexOf("cg-mobile-") === 0; })

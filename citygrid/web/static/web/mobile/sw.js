@@ -2,8 +2,9 @@
    prepends VERSION (a hash of the shell files), SHELL (their URLs), APP (the app's URL, /m/)
    and API (/api/v1/).
 
-   - The app shell (HTML, JS, CSS, Leaflet, icons) is cached on install under a versioned name;
-     older versions are deleted on activate.
+   - The app shell (HTML, JS, CSS, Leaflet, icons, and the string catalogue of each language,
+     /m/jsi18n/<language>/) is cached on install under a versioned name; older versions are
+     deleted on activate.
    - Navigations to the app: network first (fresh roles, language, CSRF), the cached shell when
      offline. Shell files: cache first.
    - The classification (GET /api/v1/catalog/...): network first, cached copy when offline, so
