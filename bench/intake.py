@@ -39,15 +39,14 @@ import pstats
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from serving import free_port, start_gunicorn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -253,43 +252,6 @@ def server_cpu(pids: list[int]) -> float:
 
 
 # ------------------------------------------------------------------ server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_gunicorn(port: int, workers: int, media: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": f"{SERVER}/{DB}", "CONN_MAX_AGE": "600",
-           "MEDIA_ROOT": media, "DEBUG": "0", "LOG_LEVEL": "ERROR"}
-    proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "citygrid.wsgi:application", "--workers", str(workers),
-         "--worker-class", "sync", "--bind", f"127.0.0.1:{port}", "--backlog", "256",
-         "--log-level", "warning", "--timeout", "60"],
-        cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=5).read()
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("gunicorn exited at start") from None
-            time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 # ------------------------------------------------------------------ profile
 def profile(requests: list[dict[str, Any]], n: int) -> dict[str, Any]:
     """cProfile over n intake requests in-process (Django test client, same database)."""
@@ -430,7 +392,8 @@ def main() -> None:
         before = Case.objects.count()
         connections.close_all()
         port = free_port()
-        proc = start_gunicorn(port, args.workers, media)
+        proc = start_gunicorn(port, args.workers, media, f"{SERVER}/{DB}",
+                              ready_path="/api/v1/openapi.json", backlog=256, timeout=60)
         log(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}")
         url = f"http://127.0.0.1:{port}"
         tmp = Path(tempfile.mkdtemp(prefix="bench_intake_lua_"))

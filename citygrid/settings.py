@@ -55,9 +55,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks",
-    "django_tasks_db",
     "ninja",  # serves Swagger UI from its own static files, never from a CDN
     "citygrid.core",
+    "django_tasks_db",  # after core: core's db_worker (recovers dead workers' tasks) wins
     "citygrid.security",
     "citygrid.space",
     "citygrid.calendars",
@@ -79,13 +79,16 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "citygrid.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "citygrid.api.middleware.RejectNulMiddleware",  # API and Open311: no NUL into the database
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "citygrid.core.middleware.RememberReferenceReadsMiddleware",
     "citygrid.security.middleware.IdleTimeoutMiddleware",
     "citygrid.security.middleware.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "citygrid.core.middleware.DatabaseUnavailableMiddleware",  # last: a lost database -> 503
 ]
 
 ROOT_URLCONF = "citygrid.urls"

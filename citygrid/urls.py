@@ -4,6 +4,8 @@ from django.urls import include, path
 from citygrid.api.urls import api
 from citygrid.web import views as web_views
 
+handler500 = "citygrid.core.middleware.server_error"  # a lost database answers 503, not 500
+
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("api/v1/", api.urls),

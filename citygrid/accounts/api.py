@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from django.conf import settings
@@ -72,7 +73,9 @@ def _failure_keys(request: HttpRequest, username: str) -> list[tuple[str, int]]:
     address (`API_LOGIN_MAX_FAILURES`, default 10, and ten times that)."""
     limit = int(getattr(settings, "API_LOGIN_MAX_FAILURES", 10))
     address = request.META.get("REMOTE_ADDR", "")
-    return [(f"login-fail:{address}:{username.casefold()}", limit),
+    # Hashed: a username may hold characters (spaces, controls) that memcached keys cannot.
+    who = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
+    return [(f"login-fail:{address}:{who}", limit),
             (f"login-fail:{address}", limit * 10)]
 
 

@@ -1,13 +1,14 @@
 """The one NinjaAPI at /api/v1/. Every router is added here, before `api.urls` is read."""
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from citygrid.api.openapi import CitygridAPI
 from citygrid.core.errors import DomainError
 
-api = NinjaAPI(
+api = CitygridAPI(
     title="citygrid API",
     version="1",
     description="Digital city management: geocoding, areas and grids, classes, organisation.",
@@ -39,9 +40,22 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(request, body, status=401)
 
 
+def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A value no schema refused but Python's dates (0001-01-01 at +14:00 in UTC) or the
+    # database (PostgreSQL: an offset beyond ±15:59, NUL) cannot hold: bad input, not a 500.
+    body = {"code": "invalid_value", "message": "A value is out of the range that can be stored."}
+    return api.create_response(request, body, status=422)
+
+
+api.add_exception_handler(DataError, _out_of_range)
+api.add_exception_handler(OverflowError, _out_of_range)
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    body = {"code": f"http_{exc.status_code}", "message": str(exc)}
+    # ninja's only HttpError: a body that is not JSON (or form data) at all
+    code = "malformed_body" if exc.status_code == 400 else f"http_{exc.status_code}"
+    body = {"code": code, "message": str(exc)}
     return api.create_response(request, body, status=exc.status_code)
 
 

@@ -3,17 +3,22 @@ own assessment only, the city sees all)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
+from ninja.responses import Status
 
 from citygrid.accounts.auth import API_AUTH
+from citygrid.api.openapi import errors
 from citygrid.assess import selectors
 from citygrid.assess.export import rows_xlsx
 from citygrid.assess.models import AssessmentRun
 from citygrid.core.errors import NotFound, PermissionDenied
+from citygrid.org.models import Role
+from citygrid.org.scoping import is_superuser, visible_areas
 
 router = Router(tags=["assessment"], auth=API_AUTH)
 
@@ -104,6 +109,36 @@ def cases(request: HttpRequest, s: Query[SliceIn], subject: int, figure: str,
             "cases": list(qs.values_list("number", flat=True)[max(offset, 0):max(offset, 0) + limit])}
 
 
+class HotspotIn(SliceIn):
+    level: str = "community"
+
+
+@router.get("/assessment/hotspots")
+def hotspots(request: HttpRequest, s: Query[HotspotIn]) -> HttpResponse:
+    """GeoJSON: the communities (or unit grids) where the slice's cases were reported, with
+    their counts; scoped like the table (a district sees its own)."""
+    period = selectors.period_from(s.period, s.day, s.end)
+    found = selectors.hotspots(request.auth, period, s.level, **_narrow(s))  # type: ignore[attr-defined]
+    # Built as text: shapely already wrote each outline as GeoJSON.
+    parts = ['{"type":"Feature","id":' + json.dumps(h.code) + ',"properties":'
+             + json.dumps({"id": h.id, "code": h.code, "name": h.name, "level": s.level,
+                           "cases": h.cases, "closed": h.closed, "overdue": h.overdue},
+                          ensure_ascii=False)
+             + ',"geometry":' + h.geojson + "}" for h in found]
+    body = '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+    return HttpResponse(body, content_type="application/geo+json; charset=utf-8")
+
+
+@router.get("/assessment/hotspots/cases", response={200: DrillOut, **errors(404)})
+def hotspot_cases(request: HttpRequest, s: Query[HotspotIn], code: str,
+                  limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    period = selectors.period_from(s.period, s.day, s.end)
+    qs = selectors.hotspot_cases(request.auth, period, s.level, code,  # type: ignore[attr-defined]
+                                 **_narrow(s)).order_by("id")
+    limit, offset = max(1, min(limit, 1000)), max(offset, 0)
+    return {"total": qs.count(), "cases": list(qs.values_list("number", flat=True)[offset:offset + limit])}
+
+
 class RunIn(Schema):
     period: str = "month"
     day: date
@@ -132,17 +167,31 @@ def _city_only(user: Any) -> None:
                                code="out_of_scope")
 
 
+# Who generates the city's assessment: the city centre, not everyone whose scope is the city
+# (a city inspector, whom the assessment rates, or a city-wide utility's handler).
+RUN_ROLES = (Role.ADMINISTRATOR, Role.LEADER, Role.SHIFT_LEADER)
+
+
+def _may_generate(user: Any) -> None:
+    _city_only(user)
+    if is_superuser(user) or any(visible_areas(user, role).filter(level="city").exists()
+                                 for role in RUN_ROLES):
+        return
+    raise PermissionDenied("Only the city centre's administrators, leaders and shift leaders "
+                           "generate the assessment.", code="role_not_allowed")
+
+
 @router.post("/assessment/runs", response={202: RunOut})
 def create_run(request: HttpRequest, body: RunIn) -> tuple[int, dict[str, Any]]:
     from citygrid.assess.tasks import request_run
 
-    _city_only(request.auth)  # type: ignore[attr-defined]
+    _may_generate(request.auth)  # type: ignore[attr-defined]
     selectors.period_from(body.period, body.day)
     run = request_run(body.period, body.day, user=request.auth)  # type: ignore[attr-defined]
-    return 202, _run_out(run)
+    return Status(202, _run_out(run))
 
 
-@router.get("/assessment/runs/{run_id}", response=RunOut)
+@router.get("/assessment/runs/{run_id}", response={200: RunOut, **errors(404)})
 def get_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
     _city_only(request.auth)  # type: ignore[attr-defined]
     run = AssessmentRun.objects.filter(pk=run_id).first()

@@ -1,7 +1,7 @@
 """Assessment data: methods (versioned by period), runs and results, the per-case fact table
-and its daily rollup, spot checks (missed reports) and collaborating units' online days.
+and every subject's daily figures, spot checks (missed reports) and collaborating units' online days.
 
-`CaseFact` and `DailyRollup` are derived data: `citygrid.assess.facts.refresh_facts` rebuilds
+`CaseFact` and `SubjectDay` are derived data: `citygrid.assess.facts.refresh_facts` rebuilds
 them from cases and their events with set-based SQL; nothing else writes them.
 """
 
@@ -125,6 +125,7 @@ class CaseFact(models.Model):
     district_id = models.BigIntegerField(_("district"), null=True)
     street_id = models.BigIntegerField(_("street"), null=True)
     community_id = models.BigIntegerField(_("community"), null=True)
+    grid_id = models.BigIntegerField(_("unit grid"), null=True)
     category_id = models.BigIntegerField(_("class"))
     category_code = models.CharField(_("class code"), max_length=32, blank=True)
     source = models.CharField(_("source"), max_length=24)
@@ -158,7 +159,7 @@ class CaseFact(models.Model):
     postponed = models.BooleanField(_("postponed"), default=False)
     suspended = models.BooleanField(_("suspended"), default=False)
 
-    # Flags computed from the above (facts.refresh_facts, step limits of the method).
+    # Flags computed from the above (facts.refresh_facts; step deadlines recorded on the events).
     filed = models.BooleanField(default=False)
     valid = models.BooleanField(default=False)
     verified_on_time = models.BooleanField(default=False)
@@ -185,34 +186,60 @@ class CaseFact(models.Model):
         return f"fact {self.case_id}"
 
 
-class DailyRollup(models.Model):
-    """Sums of the facts per report day, street and handling department (speed: a month of the
-    whole city reads a few thousand rows instead of hundreds of thousands)."""
+FIGURE_SLOTS = 8  # the most figures a subject kind has (services.SUBJECTS)
+
+
+class SubjectDay(models.Model):
+    """Every subject's figures per report day, district and street (speed: a month of the
+    whole city sums a few thousand rows instead of counting hundreds of thousands of facts).
+    `f0` … `f7` are the kind's figures in the order `services.SUBJECTS` lists them; each is
+    the count of the facts that match the very predicate the figure is defined by."""
 
     day = models.DateField(_("day"))
+    kind = models.CharField(_("subject kind"), max_length=24)
+    subject_id = models.BigIntegerField(_("subject"))
     district_id = models.BigIntegerField(_("district"), null=True)
     street_id = models.BigIntegerField(_("street"), null=True)
-    department_id = models.BigIntegerField(_("handling department"), null=True)
-    cases = models.IntegerField(default=0)
-    filed = models.IntegerField(default=0)
-    due_to_close = models.IntegerField(default=0)
-    closed = models.IntegerField(default=0)
-    closed_on_time = models.IntegerField(default=0)
-    due_to_handle = models.IntegerField(default=0)
-    handled_on_time = models.IntegerField(default=0)
-    handled_closed = models.IntegerField(default=0)
-    reworked = models.IntegerField(default=0)
-    returned = models.IntegerField(default=0)
-    postponed = models.IntegerField(default=0)
-    suspended = models.IntegerField(default=0)
+    f0 = models.IntegerField(default=0)
+    f1 = models.IntegerField(default=0)
+    f2 = models.IntegerField(default=0)
+    f3 = models.IntegerField(default=0)
+    f4 = models.IntegerField(default=0)
+    f5 = models.IntegerField(default=0)
+    f6 = models.IntegerField(default=0)
+    f7 = models.IntegerField(default=0)
 
     class Meta:
-        verbose_name = _("daily rollup")
-        verbose_name_plural = _("daily rollups")
-        indexes = [models.Index(fields=["day"], name="assess_rollup_day")]
+        verbose_name = _("subject day")
+        verbose_name_plural = _("subject days")
+        indexes = [models.Index(fields=["day", "kind"], name="assess_subjectday_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.street_id} {self.department_id}"
+        return f"{self.day} {self.kind} {self.subject_id}"
+
+
+class DeductionDay(models.Model):
+    """The point deductions' counts per report day, district, subject and class: valid cases
+    found by city inspectors against a district or a city-level department (M-22), summed
+    from the facts by `services.deduction_facts` and `DEDUCTION_SUMS`."""
+
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("subject kind"), max_length=24)
+    subject_id = models.BigIntegerField(_("subject"))
+    district_id = models.BigIntegerField(_("district"), null=True)
+    category_code = models.CharField(_("class code"), max_length=32, blank=True)
+    cases = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+    reworks = models.IntegerField(default=0)
+    returns = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("deduction day")
+        verbose_name_plural = _("deduction days")
+        indexes = [models.Index(fields=["day", "kind"], name="assess_deductionday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.subject_id} {self.category_code}"
 
 
 class SpotCheck(models.Model):

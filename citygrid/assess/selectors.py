@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import shapely
 from django.db.models import Q
 
+from citygrid.assess import services
 from citygrid.assess.domain.periods import Period, PeriodError, period_of, previous
 from citygrid.assess.services import Filters, Row, assess_kind, drill_down, method_for
 from citygrid.cases.models import Case
-from citygrid.core.errors import PermissionDenied, ValidationFailed
+from citygrid.core.errors import NotFound, PermissionDenied, ValidationFailed
 from citygrid.org.scoping import is_superuser, visible_areas
-from citygrid.space.models import Area
+from citygrid.space.models import Area, UnitGrid
 
 
 def scope_districts(user: Any) -> tuple[int, ...] | None:
@@ -31,7 +34,16 @@ def scope_districts(user: Any) -> tuple[int, ...] | None:
     return ids
 
 
+# Dates a request may name: the period before the first and the local midnights of the last
+# must stay representable (the API fuzz tests found day=0001-01-06 overflowing).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def period_from(kind: str, day: date, end: date | None = None) -> Period:
+    for given in (day, end):
+        if given is not None and not FIRST_DAY <= given <= LAST_DAY:
+            raise ValidationFailed(f"Dates lie between {FIRST_DAY} and {LAST_DAY}.",
+                                   code="invalid_period", details={"field": "day"})
     try:
         return period_of(kind, day, end)
     except PeriodError as exc:
@@ -41,8 +53,8 @@ def period_from(kind: str, day: date, end: date | None = None) -> Period:
 def scoped_filters(user: Any, period: Period, *, district: str = "", **narrow: Any) -> Filters:
     districts = scope_districts(user)
     if district:
-        area = Area.objects.filter(Q(code=district) | Q(pk=int(district) if district.isdigit()
-                                                         and len(district) < 6 else -1),
+        short_id = district.isascii() and district.isdigit() and len(district) < 6  # not "³"
+        area = Area.objects.filter(Q(code=district) | Q(pk=int(district) if short_id else -1),
                                    level="district").first()
         if area is None:
             raise ValidationFailed(f"No district {district}.", code="district_not_found",
@@ -73,4 +85,45 @@ def cases_behind(user: Any, kind: str, subject_id: int, figure: str, period: Per
     return qs & visible_cases(user) if not is_superuser(user) else qs
 
 
-__all__ = ["Case", "assessment", "cases_behind", "period_from", "scope_districts", "scoped_filters"]
+@dataclass(frozen=True)
+class Hotspot:
+    id: int
+    code: str
+    name: str
+    geojson: str
+    cases: int
+    closed: int
+    overdue: int
+
+
+def hotspots(user: Any, period: Period, level: str = "community", **narrow: Any) -> list[Hotspot]:
+    """The slice's hotspots with their outlines, within the user's districts."""
+    filters = scoped_filters(user, period, **narrow)
+    counts = services.hotspots(filters, level)
+    model = UnitGrid if level == "grid" else Area
+    places = {p.pk: p for p in model.objects.filter(pk__in=[c["place"] for c in counts])}
+    found = []
+    for c in counts:
+        place = places.get(c["place"])
+        if place is not None:
+            found.append(Hotspot(place.pk, place.code, getattr(place, "name", place.code),
+                                 shapely.to_geojson(place.shape), c["cases"], c["closed"],
+                                 c["overdue"]))
+    return found
+
+
+def hotspot_cases(user: Any, period: Period, level: str, code: str, **narrow: Any) -> Any:
+    from citygrid.cases.selectors import visible_cases
+
+    filters = scoped_filters(user, period, **narrow)
+    services.hotspot_column(level)
+    model = UnitGrid if level == "grid" else Area
+    place = model.objects.filter(code=code).first()
+    if place is None:
+        raise NotFound(f"No {level} {code}.", code="place_not_found", details={"field": "code"})
+    qs = services.hotspot_cases(filters, level, place.pk)
+    return qs & visible_cases(user) if not is_superuser(user) else qs
+
+
+__all__ = ["Case", "Hotspot", "assessment", "cases_behind", "hotspot_cases", "hotspots",
+           "period_from", "scope_districts", "scoped_filters"]

@@ -2,8 +2,8 @@
 
 Every figure is a named predicate on `CaseFact` grouped by one subject column; the same
 predicate counts it (`compute`) and lists its cases (`drill_down`), so a drill-down's total is
-the figure by construction. Region and department figures over plain period/area slices read
-the daily rollup instead (same numbers, far fewer rows).
+the figure by construction. Over plain period/area slices every kind reads its per-day sums
+(`SubjectDay`, built from the same predicates: same numbers, far fewer rows).
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ from citygrid.assess.domain.indicators import (
 )
 from citygrid.assess.domain.periods import Period
 from citygrid.assess.models import (
+    FIGURE_SLOTS,
     AssessmentMethod,
     AssessmentResult,
     AssessmentRun,
     CaseFact,
-    DailyRollup,
+    DeductionDay,
     RunStatus,
     SpotCheck,
+    SubjectDay,
     UnitOnlineDay,
 )
 from citygrid.cases.models import Case
@@ -59,7 +61,7 @@ class Subject:
     kind: str
     post: Post
     figures: tuple[Figure, ...]
-    rollup: bool = False  # figures also kept in DailyRollup (grouped by `column` there)
+    base: Q = field(default_factory=Q)  # which facts can count for this kind at all
 
 
 def _region(column: str) -> tuple[Figure, ...]:
@@ -107,9 +109,9 @@ def _inspection(prefix: str) -> tuple[Figure, ...]:
 
 
 SUBJECTS: dict[str, Subject] = {
-    "district": Subject("district", Post.REGION, _region("district_id"), rollup=True),
-    "street": Subject("street", Post.REGION, _region("street_id"), rollup=True),
-    "department": Subject("department", Post.DEPARTMENT, _department(), rollup=True),
+    "district": Subject("district", Post.REGION, _region("district_id")),
+    "street": Subject("street", Post.REGION, _region("street_id")),
+    "department": Subject("department", Post.DEPARTMENT, _department()),
     "inspector": Subject("inspector", Post.INSPECTOR, _inspection("")),
     "intake_operator": Subject("intake_operator", Post.INTAKE_OPERATOR, _filing("intake_operator")),
     "shift_leader": Subject("shift_leader", Post.SHIFT_LEADER, (
@@ -128,13 +130,11 @@ SUBJECTS: dict[str, Subject] = {
         Figure("responded_on_time", "department_id",
                Q(dispatched_at__isnull=False, valid=True, responded_on_time=True)),
         Figure("closed", "department_id", Q(dispatched_at__isnull=False, valid=True, closed=True)),
-    )),
+    ), base=Q(department_id__in=Department.objects.filter(kind=DepartmentKind.SOCIAL_UNIT)
+              .values("id"))),
 }
 KINDS = tuple(SUBJECTS)
-ROLLUP_FIGURES = {"filed": "filed", "due_to_close": "due_to_close", "closed": "closed",
-                  "closed_on_time": "closed_on_time", "due_to_handle": "due_to_handle",
-                  "handled_on_time": "handled_on_time", "reworked": "reworked",
-                  "returned": "returned", "postponed": "postponed", "suspended": "suspended"}
+STREET_KEYED = {"district", "street"}  # kinds whose daily sums are kept per street too
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class Filters:
 
     @property
     def plain(self) -> bool:
-        """Only period and area: the rollup can answer."""
+        """Only period and area: the per-day sums (SubjectDay) can answer."""
         return not (self.category_prefix or self.source or self.department_id is not None
                     or self.hour_from is not None or self.hour_to is not None)
 
@@ -178,14 +178,6 @@ class Filters:
             q &= Q(hour__gte=self.hour_from)
         if self.hour_to is not None:
             q &= Q(hour__lte=self.hour_to)
-        return q
-
-    def rollup_q(self) -> Q:
-        q = Q(day__gte=self.start, day__lte=self.end)
-        if self.district_ids is not None:
-            q &= Q(district_id__in=self.district_ids)
-        if self.street_id is not None:
-            q &= Q(street_id=self.street_id)
         return q
 
 
@@ -209,42 +201,57 @@ def _figure(subject: Subject, key: str) -> Figure:
 def compute_figures(kind: str, filters: Filters, *, use_rollup: bool = True) -> dict[int, dict[str, int]]:
     """{subject id: {figure: count}} for every subject with at least one case in the slice."""
     subject = _subject(kind)
+    if use_rollup and filters.plain and (filters.street_id is None or kind in STREET_KEYED):
+        return figures_of_all(filters, kinds=(kind,))[kind]
     result: dict[int, dict[str, int]] = defaultdict(lambda: {f.key: 0 for f in subject.figures})
-    if use_rollup and subject.rollup and filters.plain:
-        column = subject.figures[0].column
-        sums = {f"n_{f.key}": Sum("handled_closed" if (kind == "department" and f.key == "closed")
-                           else ROLLUP_FIGURES.get(f.key, "cases"))
-                for f in subject.figures if f.key != "overdue"}
-        rows = (DailyRollup.objects.filter(filters.rollup_q(), **{f"{column}__isnull": False})
-                .values(column).annotate(**sums))
-        for row in rows:
-            figures = result[row[column]]
-            for key in sums:
-                figures[key[2:]] = int(row[key] or 0)
-            if kind == "department":
-                figures["overdue"] = figures["due_to_handle"] - figures["handled_on_time"]
-        return {k: v for k, v in result.items() if any(v.values())}
     by_column: dict[str, list[Figure]] = defaultdict(list)
     for fig in subject.figures:
         by_column[fig.column].append(fig)
-    base = CaseFact.objects.filter(filters.q())
-    if kind == "collaborating_unit":
-        base = base.filter(department_id__in=_unit_ids())
+    base = CaseFact.objects.filter(filters.q(), subject.base)
     for column, figs in by_column.items():
         rows = (base.filter(**{f"{column}__isnull": False}).values(column)
                 .annotate(**{f"n_{f.key}": Count("case_id", filter=f.q) for f in figs}))
         for row in rows:
             for fig in figs:
                 result[row[column]][fig.key] = row[f"n_{fig.key}"]
+    return _finish_figures(kind, filters, result)
+
+
+def figures_of_all(filters: Filters, kinds: Iterable[str] = KINDS) -> dict[str, dict[int, dict[str, int]]]:
+    """Every subject's figures of every kind in a plain slice (period, districts, street): one
+    query over the per-day sums (a street slice counts the facts for the kinds whose sums are
+    not kept per street)."""
+    kinds = list(kinds)
+    if filters.street_id is not None and not set(kinds) <= STREET_KEYED:
+        found = figures_of_all(filters, [k for k in kinds if k in STREET_KEYED])
+        found.update({k: compute_figures(k, filters, use_rollup=False)
+                      for k in kinds if k not in STREET_KEYED})
+        return {k: found[k] for k in kinds}
+    slots = [f"f{i}" for i in range(FIGURE_SLOTS)]
+    q = Q(day__gte=filters.start, day__lte=filters.end, kind__in=kinds)
+    if filters.district_ids is not None:
+        q &= Q(district_id__in=filters.district_ids)
+    if filters.street_id is not None:
+        q &= Q(street_id=filters.street_id)
+    rows = (SubjectDay.objects.filter(q).values_list("kind", "subject_id")
+            .annotate(*(Sum(s) for s in slots)).order_by())
+    found: dict[str, dict[int, dict[str, int]]] = {k: defaultdict(lambda: {}) for k in kinds}
+    for kind, sid, *sums in rows:
+        keys = [f.key for f in SUBJECTS[kind].figures]
+        found[kind][sid] = dict(zip(keys, (int(n or 0) for n in sums), strict=False))
+    return {kind: _finish_figures(kind, filters, found[kind]) for kind in kinds}
+
+
+def _finish_figures(kind: str, filters: Filters,
+                    result: dict[int, dict[str, int]]) -> dict[int, dict[str, int]]:
+    subject = SUBJECTS[kind]
+    empty = {f.key: 0 for f in subject.figures}
+    result = defaultdict(lambda: dict(empty), {k: {**empty, **v} for k, v in result.items()})
     if kind in ("inspector", "contractor"):
         _add_missed(kind, filters, result)
     if kind == "collaborating_unit":
         _add_online(filters, result)
     return {k: v for k, v in result.items() if any(v.values())}
-
-
-def _unit_ids() -> QuerySet[Department]:
-    return Department.objects.filter(kind=DepartmentKind.SOCIAL_UNIT).values_list("id", flat=True)
 
 
 def _add_missed(kind: str, filters: Filters, result: dict[int, dict[str, int]]) -> None:
@@ -265,24 +272,44 @@ def _add_online(filters: Filters, result: dict[int, dict[str, int]]) -> None:
         result[row["department_id"]]["days_online"] = row["days_online"]
 
 
-def deductions(kind: str, filters: Filters) -> dict[int, list[DeductionCounts]]:
-    """Cases found by city inspectors against districts and city-level departments (M-22)."""
+def deduction_facts(kind: str) -> tuple[str, QuerySet[CaseFact]] | None:
+    """The subject column and the facts that cost a district or a city-level department
+    points (M-22): valid cases its city inspectors found. None for the other kinds."""
+    found = CaseFact.objects.filter(source="city_inspector", valid=True)
     if kind == "district":
-        column, extra = "district_id", Q()
-    elif kind == "department":
-        city = Department.objects.filter(level=DepartmentLevel.CITY).values_list("id", flat=True)
-        column, extra = "department_id", Q(department_id__in=city)
-    else:
+        return "district_id", found
+    if kind == "department":
+        city = Department.objects.filter(level=DepartmentLevel.CITY).values("id")
+        return "department_id", found.filter(department_id__in=city)
+    return None
+
+
+DEDUCTION_SUMS = {"n_cases": Count("case_id"),
+                  "n_overdue": Count("case_id", filter=Q(due_to_handle=True, handled_on_time=False)),
+                  "n_reworks": Sum("reworks"), "n_returns": Sum("returns")}
+
+
+def deductions(kind: str, filters: Filters) -> dict[int, list[DeductionCounts]]:
+    """Cases found by city inspectors against districts and city-level departments (M-22),
+    per class; plain slices read the per-day sums (`DeductionDay`)."""
+    source = deduction_facts(kind)
+    if source is None:
         return {}
-    rows = (CaseFact.objects.filter(filters.q(), extra, source="city_inspector", valid=True)
-            .values(column, "category_code")
-            .annotate(n_cases=Count("case_id"), n_overdue=Count("case_id", filter=Q(
-                due_to_handle=True, handled_on_time=False)),
-                n_reworks=Sum("reworks"), n_returns=Sum("returns")))
+    column, facts = source
+    if filters.plain and filters.street_id is None:
+        q = Q(kind=kind, day__gte=filters.start, day__lte=filters.end)
+        if filters.district_ids is not None:
+            q &= Q(district_id__in=filters.district_ids)
+        rows: Iterable[dict[str, Any]] = (
+            DeductionDay.objects.filter(q).values("subject_id", "category_code").order_by()
+            .annotate(**{name: Sum(name[2:]) for name in DEDUCTION_SUMS}))
+        column = "subject_id"
+    else:
+        rows = facts.filter(filters.q()).values(column, "category_code").annotate(**DEDUCTION_SUMS)
     found: dict[int, list[DeductionCounts]] = defaultdict(list)
     for row in rows:
-        found[row[column]].append(DeductionCounts(row["category_code"], row["n_cases"],
-                                                  row["n_overdue"], int(row["n_reworks"] or 0),
+        found[row[column]].append(DeductionCounts(row["category_code"], int(row["n_cases"]),
+                                                  int(row["n_overdue"]), int(row["n_reworks"] or 0),
                                                   int(row["n_returns"] or 0)))
     return found
 
@@ -292,6 +319,39 @@ def drill_down(kind: str, subject_id: int, figure: str, filters: Filters) -> Que
     subject = _subject(kind)
     fig = _figure(subject, figure)
     facts = CaseFact.objects.filter(filters.q(), fig.q, **{fig.column: subject_id})
+    return Case.objects.filter(id__in=facts.values("case_id"))
+
+
+HOTSPOT_LEVELS = {"community": "community_id", "grid": "grid_id"}
+HOTSPOT_LIMIT = 2000
+
+
+def hotspot_column(level: str) -> str:
+    try:
+        return HOTSPOT_LEVELS[level]
+    except KeyError:
+        raise ValidationFailed(f"Unknown hotspot level {level!r}.", code="unknown_level",
+                               details={"field": "level", "allowed": list(HOTSPOT_LEVELS)}) from None
+
+
+def hotspots(filters: Filters, level: str = "community",
+             limit: int = HOTSPOT_LIMIT) -> list[dict[str, int]]:
+    """Cases reported per community or unit grid in the slice, most first: {place, cases,
+    closed, overdue} (overdue: due to be handled and not handled on time)."""
+    column = hotspot_column(level)
+    rows = (CaseFact.objects.filter(filters.q(), **{f"{column}__isnull": False})
+            .values(column).annotate(cases=Count("case_id"),
+                                     closed=Count("case_id", filter=Q(closed=True)),
+                                     overdue=Count("case_id", filter=Q(due_to_handle=True,
+                                                                        handled_on_time=False)))
+            .order_by("-cases", column)[:limit])
+    return [{"place": r[column], "cases": r["cases"], "closed": r["closed"],
+             "overdue": r["overdue"]} for r in rows]
+
+
+def hotspot_cases(filters: Filters, level: str, place_id: int) -> QuerySet[Case]:
+    """The cases behind one hotspot (their number equals its `cases`)."""
+    facts = CaseFact.objects.filter(filters.q(), **{hotspot_column(level): place_id})
     return Case.objects.filter(id__in=facts.values("case_id"))
 
 
@@ -359,7 +419,7 @@ def generate(run: AssessmentRun, *, refresh: bool = True) -> AssessmentRun:
     try:
         if refresh:
             run.facts_as_of = timezone.now()
-            refresh_facts(as_of=run.facts_as_of, config=config)
+            refresh_facts(as_of=run.facts_as_of)
         districts = None
         if run.scope_id is not None:
             districts = tuple(Area.objects.filter(Q(id=run.scope_id) | Q(children__id=run.scope_id),

@@ -30,7 +30,8 @@ from citygrid.cases.domain.processes import ProcessName
 from citygrid.cases.models import Case
 from citygrid.core.errors import DomainError
 
-# Minutes after the step started (the defaults of the assessment method's step limits).
+# Minutes after the step started: the demo standard's step limits (clock minutes); a late step
+# takes longer.
 LIMITS = {"verify": 60, "file": 30, "dispatch": 30, "check": 60, "close": 30}
 
 

@@ -62,6 +62,7 @@ from citygrid.cases.models import (
     OverdueLevel,
     Photo,
     PhotoKind,
+    Reminder,
 )
 from citygrid.core.errors import (
     Conflict,
@@ -73,7 +74,7 @@ from citygrid.core.errors import (
 )
 from citygrid.core.memo import remembered, remembering
 from citygrid.org.models import Department, DepartmentKind, Person, Source
-from citygrid.org.scoping import can_act, is_superuser, roles_of
+from citygrid.org.scoping import can_act, is_superuser, roles_of, visible_departments
 from citygrid.space.models import Area, UnitGrid
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -281,6 +282,15 @@ class _Computed:
 
 def _deadline(calendar: Any, start: datetime, limit: str, extensions: Sequence[str],
               pauses: Sequence[tuple[datetime, datetime]]) -> _Computed:
+    if pauses:
+        return _compute(calendar, start, limit, extensions, pauses)
+    # A batch's new cases start together: one computation per calendar and limit.
+    key = ("deadline", calendar.pk if calendar is not None else None, start, limit, tuple(extensions))
+    return remembered(key, lambda: _compute(calendar, start, limit, extensions, ()))
+
+
+def _compute(calendar: Any, start: datetime, limit: str, extensions: Sequence[str],
+             pauses: Sequence[tuple[datetime, datetime]]) -> _Computed:
     from citygrid.calendars.services import compute_deadline, working_elapsed
 
     durations = [parse_duration(limit), *(parse_duration(e) for e in extensions)]
@@ -657,6 +667,21 @@ def _send_copies(case: Case, departments: Iterable[Department], at: datetime,
     return codes
 
 
+def _check_reach(actor: AnyUser, target: Department, copied: Sequence[Department]) -> None:
+    """A case is sent (and copied) only to departments its sender may see: their own
+    district's and the city's, never another district's."""
+    if actor is None or is_superuser(actor):
+        return
+    wanted = [("department", target), *(("copies", d) for d in copied)]
+    reachable = set(visible_departments(actor).filter(pk__in=[d.pk for _, d in wanted])
+                    .values_list("pk", flat=True))
+    for field, dept in wanted:
+        if dept.pk not in reachable:
+            raise PermissionDenied(f"{dept.name} ({dept.code}) is outside your scope.",
+                                   code="department_out_of_scope",
+                                   details={"field": field, "department": dept.code})
+
+
 def _returns_by(case: Case, department: Department) -> int:
     return CaseEvent.objects.filter(case=case, operation=Operation.RETURN,
                                     inputs__department=department.code).count()
@@ -821,17 +846,24 @@ def report_case(
     reporter returns the first case and creates nothing. A `component_id` must name a
     component of the reported class in the inventory; `uninventoried` (a component the
     inventory lacks) puts the place on the survey team's list in the same transaction."""
+    with remembering():  # the reference reads of this report, each once
+        return _report_one(actor, ReportFields(
+            source=source, kind=kind, category_code=category_code, lon=lon, lat=lat, crs=crs,
+            address=address, description=description, urgency=urgency,
+            component_id=component_id, uninventoried=bool(uninventoried)),
+            photos, idempotency_key, role)
+
+
+def _report_one(actor: AnyUser, raw: ReportFields, photos: Sequence[PhotoInput],
+                idempotency_key: str | None, role: str | None) -> Case:
     _must_be_signed_in(actor)
     key = _text(idempotency_key, "idempotency_key", limit=100) or None
     if key is not None:
         existing = Case.objects.filter(reporter_id=actor.pk, idempotency_key=key).first()
         if existing is not None:
             return existing
-    fields = _checked_fields(ReportFields(
-        source=source, kind=kind, category_code=category_code, lon=lon, lat=lat, crs=crs,
-        address=address, description=description, urgency=urgency, component_id=component_id,
-        uninventoried=bool(uninventoried)))
-    acting = _reporting_role(actor, source, role)
+    fields = _checked_fields(raw)
+    acting = _reporting_role(actor, fields.source, role)
     checked = [check_photo(p, f"photos[{i}]") for i, p in enumerate(photos)]
     try:
         with _delete_files_on_failure(), transaction.atomic(), calendar_snapshot():
@@ -919,7 +951,7 @@ def report_cases(actor: AnyUser, reports: Sequence[BatchReport]) -> list[BatchIt
     items: dict[int, BatchItem] = {}
     keys = _batch_keys(reports, items)
     try:
-        with transaction.atomic(), calendar_snapshot(), remembering():
+        with transaction.atomic(), calendar_snapshot(), remembering(batch=True):
             existing = {c.idempotency_key: c for c in Case.objects.filter(
                 reporter_id=actor.pk, idempotency_key__in=[k for k in keys.values() if k])}
             planned = _plan_batch(actor, reports, keys, existing, items)
@@ -1261,6 +1293,7 @@ def dispatch_case(actor: AnyUser, case_id: int | str, *, expected_version: int |
 
     def effect(case: Case, t: Transition, at: datetime) -> dict[str, Any]:
         assert target is not None
+        _check_reach(actor, target, copied)
         _hand_to(case, target, at)
         sent = _send_copies(case, [d for d in copied if d.pk != target.pk], at)
         return {"department": target.code, "copies": sent}
@@ -1298,6 +1331,7 @@ def redispatch_case(actor: AnyUser, case_id: int | str, *, expected_version: int
 
     def effect(case: Case, t: Transition, at: datetime) -> dict[str, Any]:
         assert target is not None
+        _check_reach(actor, target, copied)
         previous = case.holder_department
         if previous is not None and previous.pk == target.pk:
             raise _invalid("same_department", f"Case {case.number} is already with {target.name}.",
@@ -1614,6 +1648,7 @@ def dispatch_after_collaboration(actor: AnyUser, case_id: int | str, *,
 
     def effect(case: Case, t: Transition, at: datetime) -> dict[str, Any]:
         assert target is not None
+        _check_reach(actor, target, copied)
         _hand_to(case, target, at)
         case.needs_collaboration = False
         sent = _send_copies(case, [d for d in copied if d.pk != target.pk], at)
@@ -1627,18 +1662,70 @@ def dispatch_after_collaboration(actor: AnyUser, case_id: int | str, *,
 # --- Sweeps ------------------------------------------------------------------------------------
 
 
-def refresh_overdue_levels(now: datetime | None = None) -> int:
-    """Recompute the traffic-light level of every open, running case in a few bulk updates;
-    returns how many cases changed level."""
-    now = now or now_()
+def _record_rises(to_red: Any, to_yellow: Any, now: datetime) -> None:
+    """A reminder for each case about to turn red or yellow, in the sweep's transaction;
+    a rise already recorded (a concurrent or repeated sweep) is not recorded again."""
+    fields = ("pk", "holder_department_id", "step", "step_started_at", "overall_started_at")
+    rows = [Reminder(case_id=pk, level=level, holder_department_id=holder, created_at=now,
+                     key=f"{level}:{step}:{_iso(step_at)}:{_iso(overall_at)}")
+            for level, qs in ((OverdueLevel.RED, to_red), (OverdueLevel.YELLOW, to_yellow))
+            for pk, holder, step, step_at, overall_at in qs.values_list(*fields)]
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+
+
+def _iso(at: datetime | None) -> str:
+    return at.isoformat(timespec="seconds") if at else "-"
+
+
+def deliver_reminders(send: Callable[[Reminder], None], limit: int = 5000) -> list[Reminder]:
+    """Hand the recorded, undelivered reminders to `send` and mark them delivered, oldest
+    first; rows another sweep is delivering are skipped (PostgreSQL), not sent twice."""
+    with transaction.atomic():
+        pending = Reminder.objects.filter(delivered_at__isnull=True).select_related(
+            "case", "holder_department").order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True, of=("self",))
+        batch = list(pending[:limit])
+        for reminder in batch:
+            send(reminder)
+        Reminder.objects.filter(pk__in=[r.pk for r in batch]).update(delivered_at=now_())
+    return batch
+
+
+def _level_rules(now: datetime) -> tuple[Any, Q, Q, Q]:
+    """The running cases, and which of them are red, yellow, or limited at all, at `now`."""
     running = Case.objects.exclude(state__in=[*FINAL_STATES, CaseState.SUSPENDED])
     handling = Q(state__in=[CaseState.DISPATCHED, CaseState.HANDLING,
                             CaseState.POSTPONEMENT_REQUESTED])
     red = Q(step_deadline__lt=now) | (handling & Q(overall_deadline__lt=now))
     yellow = Q(step_warn_at__lte=now) | (handling & Q(overall_warn_at__lte=now))
     limited = Q(step_deadline__isnull=False) | (handling & Q(overall_deadline__isnull=False))
+    return running, red, yellow, limited
+
+
+def _rises(now: datetime) -> tuple[Any, Any]:
+    running, red, yellow, _ = _level_rules(now)
+    return (running.filter(red).exclude(overdue_level=OverdueLevel.RED),
+            running.filter(yellow).exclude(red).filter(
+                overdue_level__in=[OverdueLevel.NONE, OverdueLevel.GREEN]))
+
+
+def about_to_rise(now: datetime) -> dict[int, str]:
+    """The cases a sweep at `now` raises to red or yellow: case id → level (read only)."""
+    to_red, to_yellow = _rises(now)
+    found = dict.fromkeys(to_yellow.values_list("pk", flat=True), OverdueLevel.YELLOW.value)
+    found.update(dict.fromkeys(to_red.values_list("pk", flat=True), OverdueLevel.RED.value))
+    return found
+
+
+def refresh_overdue_levels(now: datetime | None = None) -> int:
+    """Recompute the traffic-light level of every open, running case in a few bulk updates;
+    returns how many cases changed level."""
+    now = now or now_()
+    running, red, yellow, limited = _level_rules(now)
     changed = 0
     with transaction.atomic():
+        _record_rises(*_rises(now), now)
         changed += running.filter(red).exclude(overdue_level=OverdueLevel.RED).update(
             overdue_level=OverdueLevel.RED)
         changed += running.filter(yellow).exclude(red).exclude(

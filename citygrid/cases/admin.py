@@ -12,11 +12,19 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from citygrid.cases.models import Case, CaseCopy, CaseEvent, CasePause, Photo
+from citygrid.cases.models import Case, CaseCopy, CaseEvent, CasePause, Photo, Reminder
 from citygrid.cases.selectors import visible_cases
 
 
 class ReadOnlyMixin:
+    """Records written by actions only: staff view them (within their scope), nobody edits."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -97,12 +105,6 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         return visible_cases(request.user)
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
-
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -115,8 +117,15 @@ class CaseEventAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
         return CaseEvent.objects.filter(case__in=visible_cases(request.user).values("id"))
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Reminders are written by the sweep and marked by delivery: read-only here."""
+
+    list_display = ("case", "level", "holder_department", "created_at", "delivered_at")
+    list_filter = ("level", ("delivered_at", admin.EmptyFieldListFilter))
+    search_fields = ("case__number",)
+    list_select_related = ("case", "holder_department")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Reminder]:
+        return Reminder.objects.filter(case__in=visible_cases(request.user).values("id"))

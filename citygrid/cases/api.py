@@ -16,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import FileResponse, HttpRequest, JsonResponse
 from django.utils import timezone
 from ninja import Field, File, Form, Header, Query, Router, Schema, UploadedFile
-from ninja.responses import Status, codes_4xx
+from ninja.responses import Status
 from pydantic import field_validator
 
 from citygrid.accounts.auth import API_AUTH
@@ -94,7 +94,11 @@ def _invalid(code: str, message: str, field: str, **extra: Any) -> ValidationFai
     return ValidationFailed(message, code=code, details={"field": field, **extra})
 
 
-ERRORS: dict[Any, Any] = {codes_4xx: ErrorOut}
+# What the case endpoints answer besides 401, 403 and 422 (citygrid.api.openapi adds those).
+ERRORS: dict[Any, Any] = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+_IMAGE = {"schema": {"type": "string", "format": "binary"}}
+PHOTO_FILE = {"responses": {200: {"description": "The photo file", "content": {
+    t: _IMAGE for t in ("image/jpeg", "image/png", "image/webp")}}}}
 
 
 class InSchema(Schema):
@@ -573,9 +577,9 @@ def case_events(request: HttpRequest, number: str) -> Any:
     ]
 
 
-@router.get("/cases/{number}/photos/{photo_id}", response={codes_4xx: ErrorOut},
+@router.get("/cases/{number}/photos/{photo_id}", response={200: None, 404: ErrorOut},
             summary="A case photo's file (only for those who may see the case)",
-            operation_id="case_photo")
+            operation_id="case_photo", openapi_extra=PHOTO_FILE)
 @_errors
 def case_photo(request: HttpRequest, number: str, photo_id: int) -> Any:
     from citygrid.core.errors import NotFound

@@ -213,6 +213,8 @@ class Case(models.Model):
             models.Index(fields=["holder_department", "state"], name="case_holder_state"),
             models.Index(fields=["state", "overdue_level"], name="case_state_level"),
             models.Index(fields=["step_deadline"], name="case_step_deadline"),
+            # Map viewports (live case map, `bbox=` of the case list): a range on lon, then lat.
+            models.Index(fields=["lon", "lat"], name="case_lon_lat"),
         ]
 
     def __str__(self) -> str:
@@ -238,6 +240,9 @@ class CaseEvent(models.Model):
     from_state = models.CharField(_("from state"), max_length=24, blank=True)
     to_state = models.CharField(_("to state"), max_length=24)
     inputs = models.JSONField(_("inputs"), default=dict, blank=True)
+    # The deadline of the step that was running when the operation ended it (working calendar;
+    # null: no step limit was running). Not covered by the hash: derived from the case's limits.
+    step_due_at = models.DateTimeField(_("step deadline"), null=True, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
 
@@ -258,6 +263,34 @@ class CaseEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("case events are append-only")
+
+
+class Reminder(models.Model):
+    """A case's traffic light rose to yellow or red: its holder is to be reminded. Written in
+    the same transaction as the level change (exactly once per rise: `key` names the running
+    step and limits), delivered afterwards (`delivered_at`), so a worker killed in between
+    leaves it for the next sweep instead of losing it."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT,
+                             related_name="reminders")
+    level = models.CharField(_("level"), max_length=8, choices=OverdueLevel.choices)
+    key = models.CharField(_("rise"), max_length=120,
+                           help_text=_("level, step and when the step and the handling started"))
+    holder_department = models.ForeignKey("org.Department", verbose_name=_("holder department"),
+                                          on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="+")
+    created_at = models.DateTimeField(_("created at"))
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [models.UniqueConstraint(fields=["case", "key"], name="reminder_once_per_rise")]
+        indexes = [models.Index(fields=["delivered_at"], name="reminder_undelivered",
+                                condition=models.Q(delivered_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.level}"
 
 
 class PhotoKind(models.TextChoices):

@@ -6,13 +6,14 @@ interval and the worker (`citygrid db_worker`) runs them.
 - `refresh_overdue_levels_task` brings every open case's traffic light up to date (the
   action `refresh_overdue_levels`, four bulk UPDATEs).
 - `send_reminders_task` does the same sweep and reminds the holders of the cases whose level
-  rose to yellow or red during it. A reminder is emitted once, on the rise: the cases are
-  picked before the sweep and confirmed after it, so a case already red is not reminded again.
+  rose to yellow or red. The sweep records one `Reminder` row per rise in the transaction that
+  changes the level (unique per rise, so never twice), and then delivers the undelivered rows
+  and marks them; a worker killed in between leaves them for the next sweep (nothing lost).
 - `collaboration_sweep_task` runs the collaboration platform's sweep (citygrid.collab).
 
-Reminders are log records (logger "citygrid.cases.reminders") and a count. No action lets
-the system record a reminder in the case history yet (`urge` is for people: dispatcher,
-leader, shift leader); when the case engine offers one, `_remind` calls it.
+Delivery is a log record (logger "citygrid.cases.reminders"); an SMS or push gateway plugs in
+at `_remind`. Delivery is at least once: a worker killed after sending and before marking
+sends that batch again.
 """
 
 from __future__ import annotations
@@ -22,18 +23,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.apps import apps
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
 
-from citygrid.cases.actions import refresh_overdue_levels
-from citygrid.cases.models import FINAL_STATES, Case, CaseState, OverdueLevel
+from citygrid.cases.actions import deliver_reminders, refresh_overdue_levels
+from citygrid.cases.models import OverdueLevel
+from citygrid.cases.models import Reminder as ReminderRow
 
 logger = logging.getLogger("citygrid.cases.reminders")
-
-_HANDLING = (CaseState.DISPATCHED, CaseState.HANDLING, CaseState.POSTPONEMENT_REQUESTED)
-
 
 @dataclass(frozen=True)
 class Reminder:
@@ -64,42 +62,19 @@ def when(now: str | None) -> datetime:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
-def _rising(now: datetime) -> dict[int, str]:
-    """Open running cases whose level will rise to yellow or red at `now` (same predicates as
-    the action's sweep): case id → level they will reach."""
-    running = Case.objects.exclude(state__in=[*FINAL_STATES, CaseState.SUSPENDED])
-    handling = Q(state__in=_HANDLING)
-    red = Q(step_deadline__lt=now) | (handling & Q(overall_deadline__lt=now))
-    yellow = Q(step_warn_at__lte=now) | (handling & Q(overall_warn_at__lte=now))
-    rising: dict[int, str] = {}
-    for pk in running.filter(red).exclude(overdue_level=OverdueLevel.RED).values_list("pk", flat=True):
-        rising[pk] = OverdueLevel.RED
-    lower = [OverdueLevel.NONE, OverdueLevel.GREEN]
-    for pk in (running.filter(yellow).exclude(red).filter(overdue_level__in=lower)
-               .values_list("pk", flat=True)):
-        rising[pk] = OverdueLevel.YELLOW
-    return rising
-
-
-def _remind(reminder: Reminder) -> None:
-    logger.warning("case %s turned %s; reminder to %s", reminder.number, reminder.level,
-                   reminder.holder or "(no holder)")
+def _remind(row: ReminderRow) -> None:
+    logger.warning("case %s turned %s; reminder to %s", row.case.number, row.level,
+                   row.holder_department.code if row.holder_department else "(no holder)")
 
 
 def sweep(now: datetime | None = None) -> SweepResult:
-    """Refresh the levels and remind the holders of the cases that turned yellow or red."""
+    """Refresh the levels (recording a reminder for each rise to yellow or red in the same
+    transaction), then deliver the reminders not yet delivered, older ones first."""
     now = now or timezone.now()
-    rising = _rising(now)
     result = SweepResult(changed=refresh_overdue_levels(now))
-    if not rising:
-        return result
-    confirmed = (Case.objects.filter(pk__in=list(rising))
-                 .values_list("pk", "number", "overdue_level", "holder_department__code"))
-    for pk, number, level, holder in confirmed.order_by("pk"):
-        if level == rising[pk]:  # someone else's sweep or an action may have got there first
-            reminder = Reminder(pk, number, level, holder or "")
-            _remind(reminder)
-            result.reminders.append(reminder)
+    for row in deliver_reminders(_remind):
+        holder = row.holder_department.code if row.holder_department else ""
+        result.reminders.append(Reminder(row.case_id, row.case.number, row.level, holder))
     return result
 
 

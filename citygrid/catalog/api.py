@@ -7,6 +7,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from citygrid.api.openapi import errors
 from citygrid.catalog import selectors
 from citygrid.catalog.models import AreaType, Category, ClassLevel, Kind, Standard, Step, Urgency
 from citygrid.core.errors import NotFound, ValidationFailed
@@ -116,7 +117,7 @@ def list_standards(request: HttpRequest, status: str | None = None) -> list[Stan
     return [_standard_out(s) for s in result]
 
 
-@router.get("/catalog/standards/active", response=StandardOut, auth=None)
+@router.get("/catalog/standards/active", response={200: StandardOut, **errors(404)}, auth=None)
 def get_active_standard(request: HttpRequest, city: str | None = None) -> StandardOut:
     """The standard in force for a city (area code), or the default one."""
     from citygrid.space.models import Area
@@ -132,12 +133,14 @@ def get_active_standard(request: HttpRequest, city: str | None = None) -> Standa
     return _standard_out(_get_standard(standard.pk))
 
 
-@router.get("/catalog/standards/{standard_id}", response=StandardOut, auth=None)
+@router.get("/catalog/standards/{standard_id}", response={200: StandardOut, **errors(404)},
+            auth=None)
 def get_standard(request: HttpRequest, standard_id: int) -> StandardOut:
     return _standard_out(_get_standard(standard_id))
 
 
-@router.get("/catalog/standards/{standard_id}/categories", response=list[CategoryOut], auth=None)
+@router.get("/catalog/standards/{standard_id}/categories",
+            response={200: list[CategoryOut], **errors(404)}, auth=None)
 def list_categories(
     request: HttpRequest, standard_id: int, kind: Kind | None = None,
     level: ClassLevel | None = None, parent: str | None = None, q: str = "",
@@ -159,7 +162,8 @@ def list_categories(
     return [_category_out(c) for c in found]
 
 
-@router.get("/catalog/categories/{category_id}", response=CategoryDetailOut, auth=None)
+@router.get("/catalog/categories/{category_id}", response={200: CategoryDetailOut, **errors(404)},
+            auth=None)
 def get_category(request: HttpRequest, category_id: int) -> CategoryDetailOut:
     """A class with its conditions, its own limits, effective limits and its origins."""
     category = (Category.objects.select_related("standard", "parent")
@@ -194,8 +198,8 @@ def get_category(request: HttpRequest, category_id: int) -> CategoryDetailOut:
     )
 
 
-@router.get("/catalog/standards/{standard_id}/step-limits", response=list[StepLimitOut],
-            auth=None)
+@router.get("/catalog/standards/{standard_id}/step-limits",
+            response={200: list[StepLimitOut], **errors(404)}, auth=None)
 def list_step_limits(request: HttpRequest, standard_id: int, step: Step | None = None,
                      urgency: Urgency | None = None,
                      area_type: AreaType | None = None) -> list[StepLimitOut]:

@@ -10,7 +10,9 @@ Who may do what:
   place) runs the desk: invites units, records, decides, convenes and holds meetings;
 - a unit's people (department_head, handler or street_staff whose scope covers the invited
   department) answer their invitations and comment on the dossiers they were invited to;
-- the dispatcher sends cases in; the holding department returns a case as not its own.
+- the dispatcher sends cases in; the holding department returns a case as not its own (each
+  side only through its own door: CENTRE_SENDERS, DEPARTMENT_SENDERS);
+- a coordinator involves (invites, names as owner, copies) only departments it sees.
 """
 
 from __future__ import annotations
@@ -58,7 +60,14 @@ from citygrid.org.models import (
     ResponsibilityRule,
     Role,
 )
-from citygrid.org.scoping import AnyUser, can_act, holds_role, is_superuser
+from citygrid.org.scoping import (
+    AnyUser,
+    can_act,
+    holds_role,
+    is_superuser,
+    roles_of,
+    visible_departments,
+)
 from citygrid.space.models import Area
 
 log = logging.getLogger("citygrid.collab")
@@ -66,6 +75,11 @@ log = logging.getLogger("citygrid.collab")
 COORDINATOR = Role.COLLABORATION_COORDINATOR
 IN_COLLABORATION = State.IN_COLLABORATION.value  # (cases.models.CaseState lacks it so far)
 UNIT_ROLES = (Role.DEPARTMENT_HEAD, Role.HANDLER, Role.STREET_STAFF)
+# The two doors into the platform: the centre sends a case for ownership confirmation; the
+# holding department returns it as not its own (counted as its return). Each door is for its
+# own roles, so that neither side books the other's kind of entry.
+CENTRE_SENDERS = (Role.DISPATCHER, Role.COLLABORATION_COORDINATOR)
+DEPARTMENT_SENDERS = (Role.HANDLER, Role.DEPARTMENT_HEAD, Role.STREET_STAFF)
 INVITABLE_KINDS = (DepartmentKind.GOVERNMENT, DepartmentKind.SOCIAL_UNIT)
 ENTRY_STATES = (CaseState.TO_DISPATCH, CaseState.DISPATCHED, CaseState.HANDLING)
 MAX_TEXT = 4000
@@ -158,6 +172,20 @@ def _unit(ref: Department | int | str | None, field: str = "department") -> Depa
     return dept
 
 
+def _within_reach(actor: AnyUser, units: Sequence[Department], field: str) -> None:
+    """A coordinator involves only units it sees (its areas' and the city's above them): a
+    district's coordinator does not invite another district's units, nor hand them a case."""
+    if is_superuser(actor):
+        return
+    ids = {u.pk for u in units}
+    seen = set(visible_departments(actor).filter(pk__in=ids).values_list("pk", flat=True))
+    for unit in units:
+        if unit.pk not in seen:
+            raise PermissionDenied(f"{unit.name} lies outside your scope.",
+                                   code="department_out_of_scope",
+                                   details={"field": field, "value": unit.code})
+
+
 def _lock_dossier(dossier_id: int) -> Dossier:
     try:
         return (Dossier.objects.select_for_update(of=("self",))
@@ -208,21 +236,54 @@ def ensure_dossier(case: Case) -> Dossier:
                                   opened_at=case.updated_at or now_())
 
 
+def _sending_role(actor: AnyUser, case_id: int | str, role: str | None,
+                  allowed: Sequence[str]) -> str:
+    """The role to send the case in: the one asked for, if this door admits it; else the first
+    of the door's roles the actor may send this case in (the case engine checks the rest)."""
+    if role is not None:
+        if role not in allowed:
+            raise PermissionDenied(f"This is for the roles {', '.join(allowed)}, not {role}.",
+                                   code="role_not_allowed",
+                                   details={"role": role, "allowed_roles": list(allowed)})
+        return role
+    _authenticated(actor)
+    if is_superuser(actor):
+        return allowed[0]
+    held = [r for r in allowed if r in roles_of(actor)]
+    if not held:
+        raise PermissionDenied(f"This needs one of the roles {', '.join(allowed)}.",
+                               code="role_not_allowed", details={"allowed_roles": list(allowed)})
+    from citygrid.cases.selectors import allowed_operations
+
+    lookup = {"pk": case_id} if isinstance(case_id, int) else {"number": case_id}
+    case = Case.objects.select_related("district", "street", "community",
+                                       "holder_department").filter(**lookup).first()
+    if case is not None:
+        for operation, candidate in allowed_operations(actor, case):
+            if operation == "send_to_collaboration" and candidate in held:
+                return candidate
+    return held[0]
+
+
 def send_case(actor: AnyUser, case_id: int | str, *, reason: str,
               expected_version: int | None = None, role: str | None = None) -> Dossier:
     """The dispatcher (or coordinator) sends a case for ownership confirmation."""
+    reason = _text(reason, "reason", required=True)
+    role = _sending_role(actor, case_id, role, CENTRE_SENDERS)
     with transaction.atomic():
         case = case_actions.send_to_collaboration(actor, case_id, expected_version=expected_version,
-                                                  role=role, reason=_text(reason, "reason", required=True))
+                                                  role=role, reason=reason)
         return ensure_dossier(case)
 
 
 def return_not_ours(actor: AnyUser, case_id: int | str, *, reason: str,
                     expected_version: int | None = None, role: str | None = None) -> Dossier:
     """The holding department returns the case as not its own (reason kind "not_ours")."""
+    reason = _text(reason, "reason", required=True)
+    role = _sending_role(actor, case_id, role, DEPARTMENT_SENDERS)
     with transaction.atomic():
         case = case_actions.return_as_not_ours(actor, case_id, expected_version=expected_version,
-                                               role=role, reason=_text(reason, "reason", required=True))
+                                               role=role, reason=reason)
         return ensure_dossier(case)
 
 
@@ -330,6 +391,7 @@ def invite_units(actor: AnyUser, dossier_id: int, *, departments: Sequence[Depar
         dossier = _lock_dossier(dossier_id)
         _require_coordinator(actor, dossier.case)
         _require_open(dossier)
+        _within_reach(actor, units, "departments")
         already = set(dossier.invitations.values_list("department_id", flat=True))
         at = now_()
         made = []
@@ -417,6 +479,12 @@ def _decide(actor: AnyUser, dossier: Dossier, *, owner: Department, reasoning: s
             make_rule: bool, rule_area: str, copies: Sequence[Department], component_id: str,
             meeting: Meeting | None) -> Decision:
     case = dossier.case
+    _within_reach(actor, [owner], "owner")
+    _within_reach(actor, copies, "copies")
+    if make_rule and rule_area == "city" and not can_act(actor, COORDINATOR,
+                                                         area=case.district.parent or case.district):
+        raise PermissionDenied("A rule for the whole city is for a coordinator of the whole city.",
+                               code="out_of_scope", details={"field": "rule_area"})
     at = now_()
     decision = Decision.objects.create(
         dossier=dossier, owner=owner, reasoning=reasoning,

@@ -111,9 +111,18 @@ def dossier_detail(request: HttpRequest, dossier_id: int) -> Any:
     return serialize.dossier(selectors.dossier_detail(_user(request), dossier_id), full=True)
 
 
+def _seen(request: HttpRequest, case: str) -> None:
+    """404 `case_not_found` for a case the user may not see (as the case API answers), so that
+    case numbers outside one's scope are not confirmed by a 403."""
+    from citygrid.cases.selectors import case_detail
+
+    case_detail(_user(request), "" if "\x00" in case else case)
+
+
 @router.post("/collab/cases/{case}/send", response={201: Json, **ERRORS},
              summary="Send a case for ownership confirmation (dispatcher, coordinator)")
 def send(request: HttpRequest, case: str, body: SendIn) -> Any:
+    _seen(request, case)
     found = actions.send_case(_user(request), case, reason=body.reason,
                               expected_version=body.expected_version)
     return Status(201, serialize.dossier(found))
@@ -122,6 +131,7 @@ def send(request: HttpRequest, case: str, body: SendIn) -> Any:
 @router.post("/collab/cases/{case}/not-ours", response={201: Json, **ERRORS},
              summary="Return a case as not our own (the holding department)")
 def not_ours(request: HttpRequest, case: str, body: SendIn) -> Any:
+    _seen(request, case)
     found = actions.return_not_ours(_user(request), case, reason=body.reason,
                                     expected_version=body.expected_version)
     return Status(201, serialize.dossier(found))

@@ -16,6 +16,12 @@ from citygrid.collab.models import Decision, Invitation, PresenceSpan
 from citygrid.core.errors import ValidationFailed
 from citygrid.org.models import Department
 
+# The figures are counted day by day: a period is at most a year, within dates a local
+# midnight can be stored for (found by the API fuzz tests: 0001-01-01 to 9999-12-31 ran for
+# minutes, and the extreme dates overflowed).
+MAX_PERIOD_DAYS = 366
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
 
 @dataclass(frozen=True)
 class DayFigures:
@@ -118,6 +124,12 @@ def unit_duty_figures(period_start: date, period_end: date,
     if not isinstance(period_start, date) or not isinstance(period_end, date) or period_start > period_end:
         raise ValidationFailed("period_start must be a date on or before period_end.",
                                code="invalid_period", details={"field": "period_start"})
+    if period_start < FIRST_DAY or period_end > LAST_DAY:
+        raise ValidationFailed(f"The period must lie between {FIRST_DAY} and {LAST_DAY}.",
+                               code="invalid_period", details={"field": "period_start"})
+    if (period_end - period_start).days >= MAX_PERIOD_DAYS:
+        raise ValidationFailed(f"The period is longer than {MAX_PERIOD_DAYS} days.",
+                               code="period_too_long", details={"field": "period_end"})
     from citygrid.calendars.services import working_elapsed
 
     now = now or timezone.now()

@@ -99,7 +99,7 @@ def dossier_do(request: HttpRequest, pk: int, what: str) -> HttpResponse:
         if what == "comment":
             reply = p.get("reply_to") or None
             actions.add_comment(user, pk, text=p.get("text", ""),
-                                reply_to=int(reply) if reply and reply.isdigit() else None)
+                                reply_to=int(reply) if reply and reply.isascii() and reply.isdigit() else None)
             return _done(request, _back(pk), _("Comment recorded."))
         if what == "visit":
             visited = parse_datetime(p.get("visited_at", "")) if p.get("visited_at") else None
@@ -117,7 +117,7 @@ def dossier_do(request: HttpRequest, pk: int, what: str) -> HttpResponse:
             return _done(request, _back(pk), _("Decided; the case is dispatched to its owner."))
         if what == "agenda":
             meeting = p.get("meeting", "")
-            if not meeting.isdigit():
+            if not (meeting.isascii() and meeting.isdigit()):  # "³".isdigit() too
                 raise ValidationFailed("Choose a meeting.", code="missing_input",
                                        details={"field": "meeting"})
             actions.add_to_agenda(user, int(meeting), pk)
@@ -154,7 +154,8 @@ def meetings(request: HttpRequest) -> HttpResponse:
                 request.user, title=request.POST.get("title", ""),
                 scheduled_at=when if isinstance(when, datetime) else None,  # type: ignore[arg-type]
                 place=request.POST.get("place", ""), attendees=request.POST.getlist("attendees"),
-                dossiers=[int(x) for x in request.POST.getlist("dossiers") if x.isdigit()])
+                dossiers=[int(x) for x in request.POST.getlist("dossiers")
+                          if x.isascii() and x.isdigit()])
         except DomainError as exc:
             return _failed(request, reverse("collab:meetings"), exc)
         return _done(request, reverse("collab:meeting", args=[made.pk]), _("Meeting convened."))

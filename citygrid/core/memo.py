@@ -18,20 +18,26 @@ T = TypeVar("T")
 _store: ContextVar[dict[Hashable, Any] | None] = ContextVar("citygrid_memo", default=None)
 
 
+_BATCH = "__batch__"
+
+
 @contextmanager
-def remembering() -> Iterator[None]:
+def remembering(batch: bool = False) -> Iterator[None]:
+    """`batch`: the unit serves many reports; readers may then load wider sets once (e.g.
+    a class's rules of every area) instead of the narrow set of one report."""
     if _store.get() is not None:  # nested: the outer unit of work keeps its memory
         yield
         return
-    token = _store.set({})
+    token = _store.set({_BATCH: True} if batch else {})
     try:
         yield
     finally:
         _store.reset(token)
 
 
-def remembering_now() -> bool:
-    return _store.get() is not None
+def in_batch() -> bool:
+    store = _store.get()
+    return store is not None and _BATCH in store
 
 
 def remembered(key: Hashable, compute: Callable[[], T]) -> T:

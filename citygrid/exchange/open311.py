@@ -143,6 +143,14 @@ def _request_json(row: PublicRequest) -> dict[str, Any]:
     }
 
 
+@csrf_exempt
+def unknown(request: HttpRequest) -> HttpResponse:
+    """Any other path under /open311/v2/ (an unknown resource or format): 404 in the
+    specification's error format rather than an HTML page."""
+    fmt = "json" if request.path.endswith(".json") else "xml"
+    return error(fmt, 404, "No such resource; see discovery.json for the endpoints.")
+
+
 @endpoint("GET")
 def discovery(request: HttpRequest, fmt: str, params: QueryDict) -> HttpResponse:
     contact = str(getattr(settings, "EXCHANGE_CONTACT", "") or "")

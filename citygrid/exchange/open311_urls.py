@@ -17,4 +17,5 @@ urlpatterns = [
     re_path(r"^requests/(?P<service_request_id>[^/]+?)" + FMT, open311.request_detail,
             name="request"),
     re_path(r"^tokens/(?P<token>[^/]+?)" + FMT, open311.token_detail, name="token"),
+    re_path(r"", open311.unknown, name="unknown"),  # last: anything else is a 404
 ]

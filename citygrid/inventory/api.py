@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
 
+from citygrid.api.openapi import errors
 from citygrid.core.errors import ValidationFailed
 from citygrid.inventory import selectors
 from citygrid.inventory.models import Component, SurveyFlag
@@ -129,7 +130,7 @@ def survey_flags(request: HttpRequest, status: str | None = None,
             for f in selectors.survey_flags(status)[:limit]]
 
 
-@router.get("/components/{code}", response=ComponentOut, by_alias=True,
+@router.get("/components/{code}", response={200: ComponentOut, **errors(404)}, by_alias=True,
             summary="One component by its code")
 def component_detail(request: HttpRequest, code: str) -> dict[str, Any]:
     return component_dict(selectors.component_by_code(code))

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.security import django_auth
 
+from citygrid.api.openapi import errors
 from citygrid.core.errors import ValidationFailed
 from citygrid.org import selectors, services
 
@@ -91,8 +92,15 @@ def list_departments(request: HttpRequest, level: str | None = None, kind: str |
 
 @router.get("/people", response=list[PersonOut])
 def list_people(request: HttpRequest, department: str | None = None) -> list[dict[str, Any]]:
+    """Phone numbers masked (138****5678) for users without org.view_person_contact, as in the
+    people export (docs/security.md)."""
+    from citygrid.org.sheets import CONTACT_PERMISSION
+    from citygrid.security.domain.masking import mask_phone
+
+    full = request.user.has_perm(CONTACT_PERMISSION)
     return [
-        {"username": p.user.get_username(), "display_name": p.display_name, "phone": p.phone,
+        {"username": p.user.get_username(), "display_name": p.display_name,
+         "phone": p.phone if full else mask_phone(p.phone),
          "employee_number": p.employee_number,
          "department": p.department.code if p.department else None,
          "contractor": p.contractor.code if p.contractor else None,
@@ -120,7 +128,7 @@ def list_rules(request: HttpRequest, active: bool | None = None) -> list[dict[st
     ]
 
 
-@router.get("/route", response=dict[str, Any])
+@router.get("/route", response={200: dict[str, Any], **errors(404)})
 def route(request: HttpRequest, q: Query[RouteQuery]) -> dict[str, Any]:
     """Rule tester: who handles this class at this point and time, by when, and why."""
     if q.at is not None and q.at.tzinfo is None:

@@ -18,7 +18,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from citygrid.core.errors import NotFound, ValidationFailed
-from citygrid.core.memo import remembered, remembering_now
+from citygrid.core.memo import in_batch, remembered
 from citygrid.org.domain.routing import (
     AreaScope,
     CaseContext,
@@ -291,7 +291,7 @@ def route(
         area_ids = [areas[code].pk for code in area_codes]
     else:
         area_ids = list(Area.objects.filter(code__in=area_codes).values_list("id", flat=True))
-    if remembering_now():  # a batch: the class's rules of every area once, then this point's
+    if in_batch():  # a batch: the class's rules of every area once, then this point's
         every = remembered(("route.rules", standard.pk, kind, tuple(c.pk for c in chain)),
                            lambda: _candidate_rules(standard, kind, chain, None))
         here = [r for r in every if r.area_id is None or r.area_id in area_ids]

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -76,8 +76,10 @@ class IdleTimeoutMiddleware:
             elif not isinstance(seen, int | float) or now - seen >= TOUCH_EVERY:
                 request.session[LAST_SEEN] = int(now)
         response = self.get_response(request)
+        # Just signed in: the clock starts now. Only for a session sign-in: a request signed
+        # by an API token (request.user set by TokenAuth) must not get a session of its own.
         if (timeout > 0 and hasattr(request, "session") and request.user.is_authenticated
-                and LAST_SEEN not in request.session):  # just signed in: the clock starts now
+                and SESSION_KEY in request.session and LAST_SEEN not in request.session):
             request.session[LAST_SEEN] = int(time.time())
         return response
 

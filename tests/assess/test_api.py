@@ -92,3 +92,50 @@ def test_pages_render(client, simulated, people):
     assert page.status_code == 200 and b"chart-trend" in page.content
     report = client.get("/assess/report/?kind=department&period=month&day=2026-03-02")
     assert report.status_code == 200 and b"assess/report.css" in report.content
+
+
+H = "/api/v1/assessment/hotspots?period=custom&day=2026-03-02&end=2026-03-03"
+
+
+def test_overview_shows_the_hotspot_map(client, simulated, people):
+    page = _login(client, people["dispatcher_jinjiang"]).get("/assess/?period=month&day=2026-03-02")
+    html = page.content.decode()
+    assert page.status_code == 200
+    for needle in ('id="hotspot-map"', 'id="hotspot-config"', "vendor/leaflet/leaflet.js",
+                   "assess/hotspots.js"):
+        assert needle in html
+    assert "chart-hot" not in html
+
+
+def test_hotspots_are_scoped_and_drill_down(client, simulated, people):
+    from citygrid.assess.models import CaseFact
+
+    admin = people["coordinator_city"]
+    admin.is_superuser = True
+    admin.save()
+    everything = _login(client, admin).get(H).json()["features"]
+    assert {f["properties"]["code"][:6] for f in everything} == {"510104", "510105"}
+    client.logout()
+    client = _login(client, people["dispatcher_jinjiang"])
+    response = client.get(H)
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/geo+json")
+    mine = response.json()["features"]
+    assert mine and {f["properties"]["code"][:6] for f in mine} == {"510104"}
+    assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in mine)
+    jinjiang = Area.objects.get(code="510104")
+    reported = CaseFact.objects.filter(district_id=jinjiang.id, day__gte="2026-03-02",
+                                       day__lte="2026-03-03").count()
+    assert sum(f["properties"]["cases"] for f in mine) == reported
+    top = mine[0]["properties"]
+    got = client.get(H.replace("/hotspots?", "/hotspots/cases?") + f"&code={top['code']}").json()
+    assert got["total"] == top["cases"] == len(got["cases"])
+    grids = client.get(H + "&level=grid").json()["features"]
+    assert sum(f["properties"]["cases"] for f in grids) == reported
+    assert client.get(H + "&district=510105").json()["code"] == "out_of_scope"
+    assert client.get(H + "&level=street").json()["code"] == "unknown_level"
+    missing = client.get(H.replace("/hotspots?", "/hotspots/cases?") + "&code=999")
+    assert missing.status_code == 404 and missing.json()["code"] == "place_not_found"
+    assert client.get(H.replace("period=custom", "period=fortnight")).status_code == 422
+    other = next(f for f in everything if f["properties"]["code"].startswith("510105"))
+    got = client.get(H.replace("/hotspots?", "/hotspots/cases?") + f"&code={other['properties']['code']}")
+    assert got.json()["total"] == 0  # another district's place: none of its cases are visible

@@ -345,3 +345,24 @@ def test_photos_are_stored_with_their_facts(people, place):
     assert (photo.content_type, photo.width, photo.height, photo.kind) == ("image/jpeg", 320, 240, "before")
     assert photo.size == len(jpeg.getvalue()) and photo.file.name.endswith(".jpg")
     assert photo.file.read() == jpeg.getvalue()
+
+
+@pytest.mark.parametrize("operation", ["dispatch", "redispatch"])
+def test_a_case_goes_only_to_departments_in_the_senders_reach(people, place, operation):
+    case = at_state(people, place, "to_dispatch" if operation == "dispatch" else "dispatched")
+    if operation == "dispatch":
+        send = actions.dispatch_case
+    else:
+        def send(*args, **kw):
+            return actions.redispatch_case(*args, reason="不属本部门", **kw)
+    with pytest.raises(PermissionDenied) as err:
+        send(people["dispatcher_jinjiang"], case.pk, department="510105-HW")
+    assert err.value.code == "department_out_of_scope" and err.value.field == "department"
+    with pytest.raises(PermissionDenied) as err:
+        send(people["dispatcher_jinjiang"], case.pk, department="510104-CGJ", copies=["510105-HW"])
+    assert err.value.field == "copies"
+    fresh = Case.objects.get(pk=case.pk)
+    assert (fresh.version, CaseEvent.objects.filter(case=case).count()) == (case.version, case.version)
+    # the city's departments are in a district dispatcher's reach
+    moved = send(people["dispatcher_jinjiang"], case.pk, department="CITY-CGW")
+    assert moved.holder_department.code == "CITY-CGW"

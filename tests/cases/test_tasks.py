@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from citygrid.cases import actions
-from citygrid.cases.models import Case
+from citygrid.cases.models import Case, Reminder
 from citygrid.cases.tasks import refresh_overdue_levels_task, send_reminders_task, sweep, when
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -53,6 +53,45 @@ def test_a_case_that_jumps_straight_to_red_gets_one_red_reminder(case):
     assert [r.level for r in result.reminders] == ["red"]
 
 
+def test_a_rise_is_recorded_with_the_level_and_survives_a_failed_delivery(case):
+    def broken(row):
+        raise ConnectionError("SMS gateway down")
+
+    later = case.step_deadline + timedelta(minutes=5)
+    actions.refresh_overdue_levels(later)  # the level changes and the rise is recorded at once
+    assert Case.objects.get(pk=case.pk).overdue_level == "red"
+    assert list(Reminder.objects.values_list("case_id", "level", "delivered_at")) == [
+        (case.pk, "red", None)]
+    with pytest.raises(ConnectionError):
+        actions.deliver_reminders(broken)
+    assert Reminder.objects.get().delivered_at is None  # not lost: still to deliver
+    actions.refresh_overdue_levels(later + timedelta(minutes=1))  # a repeated sweep
+    assert Reminder.objects.count() == 1  # not recorded twice
+    result = sweep(later + timedelta(minutes=2))
+    assert [(r.number, r.level) for r in result.reminders] == [(case.number, "red")]
+    assert Reminder.objects.get().delivered_at is not None
+    assert sweep(later + timedelta(minutes=3)).reminders == []
+
+
+def test_a_new_step_can_be_reminded_again(case, people):
+    sweep(case.step_deadline + timedelta(minutes=1))
+    case = actions.file_case(people["intake_operator_jinjiang"], case.pk)
+    result = sweep(case.step_deadline + timedelta(minutes=1))
+    assert [r.level for r in result.reminders] == ["red"]
+    assert Reminder.objects.filter(case=case).count() == 2
+
+
+def test_reminders_in_the_admin_are_scoped(case, people, client):
+    sweep(case.step_deadline + timedelta(minutes=1))
+    for name, seen in (("administrator_city", True),):
+        user = people[name]
+        user.is_staff = True
+        user.save()
+        client.force_login(user)
+        page = client.get("/admin/cases/reminder/")
+        assert page.status_code == 200 and (case.number in page.content.decode()) is seen
+
+
 def test_final_cases_get_no_reminders(case, people):
     actions.reject_case(people["intake_operator_jinjiang"], case.pk, reason="不属实")
     result = sweep(case.step_deadline + timedelta(days=30))
@@ -70,7 +109,8 @@ def test_the_tasks_run_through_the_backend(case):
     later = (case.step_deadline + timedelta(seconds=1)).isoformat()
     result = send_reminders_task.enqueue(now=later)
     assert result.status == "SUCCESSFUL"
-    assert result.return_value == {"changed": 1, "reminded": 1, "yellow": 0, "red": 1}
+    # the yellow rise the plain refresh recorded is delivered now, with the red one
+    assert result.return_value == {"changed": 1, "reminded": 2, "yellow": 1, "red": 1}
 
 
 def test_when_reads_iso_times_and_refuses_others():

@@ -153,7 +153,6 @@ class MethodConfig:
     lowest_grade: str = "E"
     points: Mapping[str, PointRule] = field(default_factory=dict)  # class-code prefix → rule
     default_points: PointRule = PointRule()
-    step_limits_minutes: Mapping[str, int] = field(default_factory=dict)
 
 
 DEFAULT_DOCUMENT: dict[str, Any] = {
@@ -177,9 +176,6 @@ DEFAULT_DOCUMENT: dict[str, Any] = {
     "lowest_grade": "E",
     "points": {"default": {"per_case": "0.1", "per_overdue": "0.2", "per_rework": "0.2",
                            "per_return": "0.1"}},
-    # Step limits for the on-time figures of the posts (clock minutes after the step started).
-    "step_limits_minutes": {"verify": 60, "file": 30, "dispatch": 30, "check": 60, "close": 30,
-                            "respond": 120},
 }
 
 
@@ -241,15 +237,9 @@ def config_from_document(doc: Mapping[str, Any]) -> MethodConfig:
     points_doc = dict(_mapping(doc.get("points", {}), "points"))
     default = _point_rule(points_doc.pop("default", {}), "points.default")
     points = {str(code): _point_rule(rule, f"points.{code}") for code, rule in points_doc.items()}
-    limits: dict[str, int] = {}
-    for step, minutes in _mapping(doc.get("step_limits_minutes", {}), "step_limits_minutes").items():
-        value = _decimal(minutes, f"step_limits_minutes.{step}")
-        if value != value.to_integral_value() or value == 0:
-            raise ConfigError(f"step_limits_minutes.{step}", "expected whole minutes > 0")
-        limits[str(step)] = int(value)
     return MethodConfig(weights=weights, grades=tuple(bands),
                         lowest_grade=str(doc.get("lowest_grade", "E")), points=points,
-                        default_points=default, step_limits_minutes=limits)
+                        default_points=default)
 
 
 def default_config() -> MethodConfig:

@@ -19,6 +19,10 @@ TRACKING_LENGTH = 12
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 MAX_WINDOW = timedelta(days=90)
+# Date-times a client may name: the window around them stays representable and PostgreSQL
+# takes the offset (the API fuzz tests found 9999-12-31 overflowing and -21:08 refused).
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+MAX_OFFSET = timedelta(hours=14)  # the widest offset in use (Kiribati, UTC+14)
 
 # Grid for the public map and the public Open311 output: 0.001° (≈111 m north-south,
 # ≈96 m east-west at Chengdu's latitude); every point is shown at its cell's centre.
@@ -217,6 +221,10 @@ def parse_datetime(text: str, field: str) -> datetime:
                         "invalid_date") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    offset = parsed.utcoffset() or timedelta(0)
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR or abs(offset) > MAX_OFFSET:
+        raise RuleError(f"{field} must lie in the years {FIRST_YEAR}-{LAST_YEAR}, with an offset "
+                        "of at most 14 hours", "invalid_date")
     return parsed
 
 

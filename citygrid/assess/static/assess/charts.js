@@ -19,7 +19,4 @@
     series: [{type: "bar", data: data.ranking.map(r => r[1])}]});
   make("chart-mix", {tooltip: {},
     series: [{type: "pie", radius: "60%", data: data.mix.map(m => ({name: m[0], value: m[1]}))}]});
-  make("chart-hot", {tooltip: {},
-    xAxis: {type: "category", data: data.hot.map(h => String(h[0]))}, yAxis: {type: "value"},
-    series: [{type: "bar", data: data.hot.map(h => h[1])}]});
 })();

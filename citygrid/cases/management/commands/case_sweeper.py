@@ -4,7 +4,8 @@ reminders, then the collaboration sweep) every interval; the background worker
 
 Django's tasks API has no scheduler; this small loop is it. It survives errors (logs them and
 tries again at the next tick), does not pile up work while the worker is down (a sweep still
-waiting in the queue is not enqueued again), and stops cleanly on SIGTERM or SIGINT.
+waiting in the queue is not enqueued again), puts back in the queue the tasks of workers that
+died on this host (citygrid.core.worker), and stops cleanly on SIGTERM or SIGINT.
 Run exactly one sweeper per database.
 """
 
@@ -92,6 +93,7 @@ class Command(BaseCommand):
         try:
             while not stop.is_set():
                 close_old_connections()
+                self._recover()
                 for periodic in PERIODIC_TASKS:
                     self._tick(periodic, pending)
                 ticks += 1
@@ -102,6 +104,17 @@ class Command(BaseCommand):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write(f"case_sweeper: stopped after {ticks} sweeps.")
+
+    @staticmethod
+    def _recover() -> None:
+        """Tasks left RUNNING by a dead worker on this host go back in the queue (otherwise the
+        sweeper would wait for a killed sweep for ever); see citygrid.core.worker."""
+        from citygrid.core.worker import recover_lost_tasks
+
+        try:
+            recover_lost_tasks()
+        except Exception:  # the next tick tries again
+            logger.exception("case_sweeper: could not recover the tasks of dead workers")
 
     @staticmethod
     def _tick(periodic: Any, pending: dict[str, Any]) -> None:
