@@ -16,6 +16,7 @@ from pydantic import field_validator
 from citygrid.accounts import actions, selectors
 from citygrid.accounts.auth import API_AUTH
 from citygrid.core.errors import DomainError
+from citygrid.security.context import client_ip
 
 router = Router(tags=["auth"])
 
@@ -72,7 +73,9 @@ def _failure_keys(request: HttpRequest, username: str) -> list[tuple[str, int]]:
     """Cache keys counting failed sign-ins, with their limits: per address and username, and per
     address (`API_LOGIN_MAX_FAILURES`, default 10, and ten times that)."""
     limit = int(getattr(settings, "API_LOGIN_MAX_FAILURES", 10))
-    address = request.META.get("REMOTE_ADDR", "")
+    # The client's address as the page sign-in counts it (behind PROXY_COUNT trusted proxies,
+    # the address they saw): the proxy's own address would lock everyone out together.
+    address = client_ip(request) or "unknown"
     # Hashed: a username may hold characters (spaces, controls) that memcached keys cannot.
     who = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
     return [(f"login-fail:{address}:{who}", limit),

@@ -189,3 +189,17 @@ def test_a_success_does_not_count_as_a_failure(user, settings):
     settings.API_LOGIN_MAX_FAILURES = 2
     for _ in range(4):
         assert login("zhang", "correct horse").status_code == 201
+
+
+def test_behind_a_proxy_failures_count_per_client_not_per_proxy(user, settings):
+    settings.API_LOGIN_MAX_FAILURES = 2
+    settings.PROXY_COUNT = 1
+    client = Client(REMOTE_ADDR="10.0.0.1")  # every request arrives from the proxy
+
+    def attempt(address: str, password: str) -> int:
+        return client.post("/api/v1/auth/token", json.dumps(
+            {"username": "zhang", "password": password, "device": "phone"}),
+            content_type="application/json", HTTP_X_FORWARDED_FOR=address).status_code
+
+    assert [attempt("203.0.113.7", "wrong") for _ in range(3)] == [401, 401, 429]
+    assert attempt("198.51.100.9", "correct horse") == 201  # another client is not locked out
