@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from serving import free_port, start_gunicorn, stop
+from serving import children_of, cpu_of, free_port, start_gunicorn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -213,30 +213,6 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: int, connections: int) ->
 
 
 # ------------------------------------------------------------------ CPU time
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_of(pid: int) -> float:
-    """utime + stime of a process in seconds (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
-
-
 def server_pids(master: int) -> list[int]:
     """The gunicorn workers and the PostgreSQL backends of this database (persistent
     connections: the same backends for the whole run), not the benchmark's own connection."""
