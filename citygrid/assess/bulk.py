@@ -700,6 +700,11 @@ def bulk_generate(*, cases: int, days: int = 365, seed: int = 1, batch: int = 20
                            f"(SELECT MAX(id) FROM {Case._meta.db_table}))")
             for model in (Case, CaseEvent, CasePause):
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
+    from citygrid.cases.day_counts import refresh_day_counts
+    from citygrid.cases.map_cells import refresh_map_cells
+
+    refresh_map_cells(full=True)  # history was written behind the kept counts
+    refresh_day_counts(full=True)
     return cases
 
 

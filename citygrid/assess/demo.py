@@ -14,3 +14,8 @@ def load_demo(stdout: Any, size: str = "full") -> None:
     stdout.write(f"assess: {truth.cases} cases simulated over {days} days "
                  f"({len(truth.failures)} failures)\n")
     stdout.write(f"assess: {refresh_facts()} case facts\n")
+    from citygrid.cases.day_counts import refresh_day_counts
+    from citygrid.cases.map_cells import refresh_map_cells
+
+    stdout.write(f"assess: {refresh_map_cells(full=True)} live-map cell counts and "
+                 f"{refresh_day_counts(full=True)} day counts of past days\n")

@@ -12,7 +12,16 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from citygrid.cases.models import Case, CaseCopy, CaseEvent, CasePause, Photo, Reminder
+from citygrid.cases.models import (
+    Case,
+    CaseCellCount,
+    CaseCopy,
+    CaseDayCount,
+    CaseEvent,
+    CasePause,
+    Photo,
+    Reminder,
+)
 from citygrid.cases.selectors import visible_cases
 
 
@@ -129,3 +138,33 @@ class ReminderAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Reminder]:
         return Reminder.objects.filter(case__in=visible_cases(request.user).values("id"))
+
+
+class KeptCountsAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Kept counts written by the housekeeping job: city-wide, so superusers only."""
+
+    date_hierarchy = "day"
+    list_select_related = ("district",)
+    show_full_result_count = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+
+@admin.register(CaseCellCount)
+class CaseCellCountAdmin(KeptCountsAdmin):
+    """The live map's counts per cell and day (`refresh_map_cells`)."""
+
+    list_display = ("scale", "bucket", "day", "cx", "cy", "district", "n")
+    list_filter = ("scale", "bucket")
+
+
+@admin.register(CaseDayCount)
+class CaseDayCountAdmin(KeptCountsAdmin):
+    """The big screen's counts per day, district and class (`refresh_day_counts`)."""
+
+    list_display = ("day", "district", "kind", "major", "reported", "closed", "closed_on_time")
+    list_filter = ("kind", "district")

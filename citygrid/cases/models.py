@@ -47,6 +47,7 @@ class CaseState(models.TextChoices):
 
 
 FINAL_STATES = (CaseState.CLOSED, CaseState.REJECTED, CaseState.MERGED, CaseState.VOIDED)
+OPEN_STATES = tuple(state for state in CaseState if state not in FINAL_STATES)
 
 
 class CaseStep(models.TextChoices):
@@ -215,6 +216,8 @@ class Case(models.Model):
             models.Index(fields=["step_deadline"], name="case_step_deadline"),
             # Map viewports (live case map, `bbox=` of the case list): a range on lon, then lat.
             models.Index(fields=["lon", "lat"], name="case_lon_lat"),
+            # "Closed this month" on the big screen and the street platform.
+            models.Index(fields=["closed_at"], name="case_closed_at"),
         ]
 
     def __str__(self) -> str:
@@ -361,3 +364,61 @@ class CasePause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.start}–{self.end or '…'}"
+
+
+class CellBucket(models.TextChoices):
+    DAY = "d", _("day")
+    MONTH = "m", _("month")
+
+
+class CaseCellCount(models.Model):
+    """How many cases were reported in one map cell, district and day (or whole month): the
+    live map's clusters and heat at city and district zoom add these up instead of grouping a
+    year of cases on every poll (citygrid.cases.map_cells; the cells in
+    citygrid.cases.domain.map_cells). Kept for days before the newest day here; later cases
+    are counted live."""
+
+    scale = models.PositiveSmallIntegerField(_("cell scale"), help_text=_("cell side 360 / 2^scale degrees"))
+    bucket = models.CharField(_("bucket"), max_length=1, choices=CellBucket.choices)
+    day = models.DateField(_("first day"))
+    cx = models.IntegerField(_("cell x"))
+    cy = models.IntegerField(_("cell y"))
+    district = models.ForeignKey("space.Area", verbose_name=_("district"), on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+")
+    n = models.PositiveIntegerField(_("cases"))
+    sum_lon = models.FloatField(_("sum of longitudes"))
+    sum_lat = models.FloatField(_("sum of latitudes"))
+
+    class Meta:
+        verbose_name = _("case count of a map cell")
+        verbose_name_plural = _("case counts of map cells")
+        # A period's few whole months over a box: cells first; its edge days: days first.
+        indexes = [models.Index(fields=["scale", "bucket", "cx", "cy", "day"], name="casecell_cells"),
+                   models.Index(fields=["scale", "bucket", "day", "cx", "cy"], name="casecell_days")]
+
+    def __str__(self) -> str:
+        return f"{self.scale}/{self.cx}/{self.cy} {self.day} {self.bucket}: {self.n}"
+
+
+class CaseDayCount(models.Model):
+    """Cases reported, and cases closed with a handling deadline (on time or not), per local
+    day, district and major class: the big screen's 30-day and month figures add these up
+    instead of reading tens of thousands of cases on every poll (citygrid.cases.day_counts).
+    Kept for days before the newest day here; later days are counted live."""
+
+    day = models.DateField(_("day"))
+    district = models.ForeignKey("space.Area", verbose_name=_("district"), on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    major = models.CharField(_("major class code"), max_length=2)
+    reported = models.PositiveIntegerField(_("reported"))
+    closed = models.PositiveIntegerField(_("closed with a handling deadline"))
+    closed_on_time = models.PositiveIntegerField(_("of those, on time"))
+
+    class Meta:
+        verbose_name = _("case count of a day")
+        verbose_name_plural = _("case counts of days")
+        indexes = [models.Index(fields=["day", "district"], name="casedaycount_day_district")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.district_id} {self.kind}:{self.major}: {self.reported}/{self.closed}"

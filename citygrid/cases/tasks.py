@@ -28,6 +28,8 @@ from django.utils.dateparse import parse_datetime
 from django_tasks import task
 
 from citygrid.cases.actions import deliver_reminders, refresh_overdue_levels
+from citygrid.cases.day_counts import refresh_day_counts
+from citygrid.cases.map_cells import refresh_map_cells
 from citygrid.cases.models import OverdueLevel
 from citygrid.cases.models import Reminder as ReminderRow
 
@@ -105,9 +107,11 @@ def collaboration_sweep_task(now: str | None = None) -> int:
 @task()
 def housekeeping_task(now: str | None = None) -> dict[str, int]:
     """Daily and monthly jobs, each idempotent so the sweeper may enqueue this every interval:
-    the collaborating units' duty rollup for yesterday, and last month's assessment run."""
+    the live map's and the big screen's kept counts up to yesterday, the collaborating units' duty rollup for
+    yesterday, and last month's assessment run."""
     today = timezone.localdate(when(now))
-    done = {"duty_units": 0, "assessment_runs": 0}
+    done = {"duty_units": 0, "assessment_runs": 0,
+            "map_cells": refresh_map_cells(today), "day_counts": refresh_day_counts(today)}
     if apps.is_installed("citygrid.collab"):
         from citygrid.collab.actions import rollup_duty
 

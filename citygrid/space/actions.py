@@ -33,7 +33,7 @@ from citygrid.space.domain.coverage_checks import (
 )
 from citygrid.space.domain.demo_city import grid_sequence_order
 from citygrid.space.domain.measure import local_metric
-from citygrid.space.models import Area, CoverageRevision, ResponsibilityGrid, UnitGrid
+from citygrid.space.models import SHAPE_FIELDS, Area, CoverageRevision, ResponsibilityGrid, UnitGrid
 
 BATCH = 2000
 CHUNK = 500  # codes per IN (...) query, well under SQLite's parameter limit
@@ -219,7 +219,7 @@ def _write_areas(feats: Sequence[FeatureInput], tick: Progress) -> tuple[int, in
         for batch in _chunks(new, BATCH):
             Area.objects.bulk_create(batch)
             tick(len(batch))
-        fields = ["name", "parent", "geometry", "min_lon", "min_lat", "max_lon", "max_lat", "area_m2"]
+        fields = ["name", "parent", *SHAPE_FIELDS]
         for batch in _chunks(changed, BATCH):
             Area.objects.bulk_update(batch, fields)
             tick(len(batch))
@@ -428,7 +428,7 @@ def add_grids(
 def _grow_ancestors(area: Area | None, extra: BaseGeometry) -> None:
     while area is not None:
         area.set_shape(shapely.union_all([area.shape, extra]))
-        area.save(update_fields=["geometry", "min_lon", "min_lat", "max_lon", "max_lat", "area_m2"])
+        area.save(update_fields=SHAPE_FIELDS)
         area = area.parent
 
 

@@ -3,14 +3,18 @@ coverage holds no personal data). Geocoding lives in api_geocode.py."""
 
 from __future__ import annotations
 
-import json
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response
 from ninja import Query, Router, Schema
 
 from citygrid.space import selectors
+from citygrid.space.domain.measure import BBox
 from citygrid.space.models import Area, UnitGrid
 
 router = Router(tags=["space"])
@@ -109,18 +113,42 @@ def get_grid(request: HttpRequest, code: str) -> GridOut:
     )
 
 
-@router.get("/features", response={200: FeatureCollection, 422: ErrorOut},
+# Browsers may reuse an answer this long unasked, then revalidate it with If-None-Match.
+FEATURES_MAX_AGE_S = 60
+# Bump when the answer's bytes change for the same data (format, simplification, rounding).
+FEATURES_FORMAT = "features-1"
+
+
+@router.get("/features", response={200: FeatureCollection, 304: None, 422: ErrorOut},
             summary="Current features of one level in a bounding box, as GeoJSON")
 def get_features(request: HttpRequest, query: Query[FeaturesQuery]) -> HttpResponse:
+    """ETag: the coverage's data version, read before the features (an import in between
+    labels new data with the old version, which only costs one more full answer)."""
     limit = max(1, min(query.limit, selectors.MAX_FEATURE_LIMIT))
     box = selectors.parse_bbox(query.bbox)
-    features = selectors.features_in_bbox(query.level, box, limit)
-    # Built as text: shapely already wrote each geometry as GeoJSON.
+    etag = _features_etag(query.level, box, limit)
+    response = get_conditional_response(request, etag=etag) or HttpResponse(
+        _collection_text(query.level, selectors.features_in_bbox(query.level, box, limit)),
+        content_type="application/geo+json; charset=utf-8",
+    )
+    response["ETag"] = etag
+    response["Cache-Control"] = f"private, max-age={FEATURES_MAX_AGE_S}"
+    return response
+
+
+def _features_etag(level: str, box: BBox, limit: int) -> str:
+    version = (FEATURES_FORMAT, selectors.coverage_key(), level, box, limit)
+    return '"' + hashlib.blake2b(repr(version).encode(), digest_size=12).hexdigest() + '"'
+
+
+def _collection_text(level: str, features: Sequence[selectors.MapFeature]) -> str:
+    """The FeatureCollection as text around the stored GeoJSON: the bytes json.dumps gives
+    (id: ASCII; properties: ensure_ascii=False and default separators), from the encoders
+    json.dumps calls for a string, without its per-call overhead."""
+    tail = ', "level": ' + encode_basestring(level) + '},"geometry":'
     parts = [
-        '{"type":"Feature","id":' + json.dumps(f.code) + ',"properties":'
-        + json.dumps({"code": f.code, "name": f.name, "level": f.level}, ensure_ascii=False)
-        + ',"geometry":' + f.geojson + "}"
-        for f in features
+        '{"type":"Feature","id":' + encode_basestring_ascii(code) + ',"properties":{"code": '
+        + encode_basestring(code) + ', "name": ' + encode_basestring(name) + tail + geojson + "}"
+        for code, name, _level, geojson in features
     ]
-    body = '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
-    return HttpResponse(body, content_type="application/geo+json; charset=utf-8")
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"

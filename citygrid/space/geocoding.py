@@ -18,13 +18,13 @@ from typing import Literal, cast
 import numpy as np
 import numpy.typing as npt
 import shapely
-from django.db import connection
 
 from citygrid.core.errors import NotFound, ValidationFailed
 from citygrid.core.memo import remembered
 from citygrid.space.domain import coords
 from citygrid.space.domain.geoindex import GridIndex
-from citygrid.space.models import Area, CoverageRevision, Level, UnitGrid
+from citygrid.space.models import Area, Level, UnitGrid
+from citygrid.space.selectors import CoverageKey, coverage_key
 
 Crs = Literal["wgs84", "cgcs2000", "gcj02"]
 CRS_CHOICES: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02")
@@ -74,7 +74,7 @@ class _Place:
     city: AreaRef
 
 
-_RevisionKey = tuple[int, object]  # (revision, changed_at as the database returns it)
+_RevisionKey = CoverageKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,24 +107,10 @@ _lock = threading.Lock()
 _snapshot: _Snapshot | None = None
 
 
-def _current_key() -> _RevisionKey:
-    # Raw SQL: this runs on every call, and the ORM would triple its cost (~70 µs → ~200 µs
-    # on SQLite). changed_at comes back as the backend gives it; it is only compared.
-    meta, quote = CoverageRevision._meta, connection.ops.quote_name
-    revision = quote(meta.get_field("revision").column)
-    changed_at = quote(meta.get_field("changed_at").column)
-    pk = quote(meta.pk.column) if meta.pk is not None else "id"
-    sql = f"SELECT {revision}, {changed_at} FROM {quote(meta.db_table)} WHERE {pk} = 1"
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        row = cursor.fetchone()
-    return (0, None) if row is None else (int(row[0]), row[1])
-
-
 def _index() -> _Snapshot:
     """The current snapshot, rebuilt first if the coverage revision moved."""
     global _snapshot
-    key = remembered("coverage_key", _current_key)  # once per batch of reports
+    key = remembered("coverage_key", coverage_key)  # once per batch of reports
     snap = _snapshot
     if snap is not None and snap.key == key:
         return snap

@@ -1,7 +1,8 @@
 """The four supervision levels, unit grids and responsibility grids (M-01, M-02).
 
 Geometries are stored portably as WKB (WGS84 lon/lat) with their bounding box in plain
-columns, so viewport queries run on any database and PostGIS stays optional.
+columns, so viewport queries run on any database and PostGIS stays optional. Beside them
+each row keeps the map's GeoJSON text of its shape (`map_geojson`), written with it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from shapely.geometry.base import BaseGeometry
 
+from citygrid.space.domain import map_shapes
 from citygrid.space.domain.measure import BBox, geodesic_area_m2
 
 
@@ -33,14 +35,18 @@ PARENT_LEVEL = {
 
 
 class GeometryColumns(models.Model):
-    """WKB geometry plus its bounding box, for viewport queries without a spatial index."""
+    """WKB geometry plus its bounding box, for viewport queries without a spatial index, and
+    its map GeoJSON, so the map's reads need no geometry work."""
 
     geometry = models.BinaryField(_("geometry (WKB, WGS84)"))
-    min_lon = models.FloatField(_("min longitude"), db_index=True)
-    min_lat = models.FloatField(_("min latitude"), db_index=True)
-    max_lon = models.FloatField(_("max longitude"), db_index=True)
-    max_lat = models.FloatField(_("max latitude"), db_index=True)
+    min_lon = models.FloatField(_("min longitude"))
+    min_lat = models.FloatField(_("min latitude"))
+    max_lon = models.FloatField(_("max longitude"))
+    max_lat = models.FloatField(_("max latitude"))
     area_m2 = models.FloatField(_("area (m²)"))
+    # "" only for rows written around set_shape; the map then computes the text itself.
+    map_geojson = models.TextField(_("map GeoJSON (simplified, rounded)"), blank=True, default="",
+                                   editable=False)
 
     class Meta:
         abstract = True
@@ -54,11 +60,22 @@ class GeometryColumns(models.Model):
     def bbox(self) -> BBox:
         return (self.min_lon, self.min_lat, self.max_lon, self.max_lat)
 
+    @property
+    def map_level(self) -> str:
+        """The level whose simplification the map GeoJSON uses."""
+        raise NotImplementedError
+
     def set_shape(self, geometry: BaseGeometry) -> None:
-        """Store `geometry` with its bounding box and geodesic area, always together."""
+        """Store `geometry` with its bounding box, geodesic area and map GeoJSON, always
+        together (save them with SHAPE_FIELDS). An area's level must be set first."""
         self.geometry = shapely.to_wkb(geometry)
         self.min_lon, self.min_lat, self.max_lon, self.max_lat = geometry.bounds
         self.area_m2 = geodesic_area_m2(geometry)
+        self.map_geojson = map_shapes.map_geojson(geometry, self.map_level)
+
+
+# What set_shape writes: the update_fields of a saved shape.
+SHAPE_FIELDS = ("geometry", "min_lon", "min_lat", "max_lon", "max_lat", "area_m2", "map_geojson")
 
 
 class Area(GeometryColumns):
@@ -90,6 +107,10 @@ class Area(GeometryColumns):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    @property
+    def map_level(self) -> str:
+        return str(self.level)
+
 
 class UnitGrid(GeometryColumns):
     """A unit grid (万米单元网格) version. Changing coverage closes a version (valid_to) and
@@ -117,9 +138,20 @@ class UnitGrid(GeometryColumns):
                 fields=["code"], condition=Q(valid_to__isnull=True), name="unitgrid_current_code_unique"
             ),
         ]
+        indexes = [
+            # Viewports: "bbox meets box" is four range tests; with all four in one index only
+            # the matching rows are read from the table (one column per index read ~13x more
+            # rows for a map view of the full demo city).
+            models.Index(fields=["max_lon", "min_lon", "max_lat", "min_lat"],
+                         condition=Q(valid_to__isnull=True), name="unitgrid_current_bbox"),
+        ]
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def map_level(self) -> str:
+        return "grid"
 
     @property
     def is_current(self) -> bool:

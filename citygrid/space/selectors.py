@@ -3,25 +3,42 @@ these are not scoped per user."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import shapely
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from citygrid.core.errors import NotFound, ValidationFailed
 from citygrid.space.domain.coverage_checks import AREA_LEVELS, FeatureInput, normalize_grid_code
-from citygrid.space.domain.measure import BBox, round_coordinates
-from citygrid.space.models import Area, UnitGrid
+from citygrid.space.domain.map_shapes import map_geojson
+from citygrid.space.domain.measure import BBox
+from citygrid.space.models import Area, CoverageRevision, UnitGrid
 
 FEATURE_LEVELS = ("city", "district", "street", "community", "grid")
 MAX_BBOX_SPAN_DEG = 5.0
 DEFAULT_FEATURE_LIMIT = 5000
 MAX_FEATURE_LIMIT = 20000
-# Light simplification for the map, in degrees (~1e-5 deg is ~1 m): none for grids.
-SIMPLIFY_DEG = {"city": 0.0002, "district": 0.0001, "street": 0.00005, "community": 0.00002, "grid": 0.0}
-MAP_DECIMALS = 6
+
+CoverageKey = tuple[int, object]  # (revision, changed_at as the database returns it)
+
+
+def coverage_key() -> CoverageKey:
+    """The coverage's data version: every action that changes areas or grids moves it."""
+    # Raw SQL: this runs on every geocoding call and map read, and the ORM would triple its
+    # cost (~70 µs → ~200 µs on SQLite). changed_at is only compared, never interpreted.
+    meta, quote = CoverageRevision._meta, connection.ops.quote_name
+    revision = quote(meta.get_field("revision").column)
+    changed_at = quote(meta.get_field("changed_at").column)
+    pk = quote(meta.pk.column) if meta.pk is not None else "id"
+    sql = f"SELECT {revision}, {changed_at} FROM {quote(meta.db_table)} WHERE {pk} = 1"
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    return (0, None) if row is None else (int(row[0]), row[1])
 
 
 def area_by_code(code: str) -> Area:
@@ -73,46 +90,73 @@ def parse_bbox(text: str) -> BBox:
     return (min_lon, min_lat, max_lon, max_lat)
 
 
-@dataclass(frozen=True)
-class MapFeature:
+class MapFeature(NamedTuple):  # a tuple: a viewport holds up to thousands of them
     code: str
     name: str
     level: str
-    geojson: str  # the geometry as GeoJSON text, rounded and simplified
+    geojson: str  # the geometry as GeoJSON text, rounded and simplified (map_shapes)
 
 
 def features_in_bbox(level: str, box: BBox, limit: int = DEFAULT_FEATURE_LIMIT) -> list[MapFeature]:
-    """Current features of `level` intersecting `box`, for the map. The bbox columns filter in
-    SQL, shapely decides exactly. Refuses (too_many_features) when more than `limit` match."""
+    """Current features of `level` intersecting `box`, for the map, with their stored map
+    GeoJSON. The bbox columns filter in SQL; shapely decides exactly for the features whose
+    bbox crosses the box's edge (one whose bbox lies inside the box meets it for sure).
+    Refuses (too_many_features) when more than `limit` match."""
     if level not in FEATURE_LEVELS:
         raise ValidationFailed(f"level must be one of {', '.join(FEATURE_LEVELS)}.", code="invalid_level")
     min_lon, min_lat, max_lon, max_lat = box
+    # The bbox-column count is an upper bound; far above the limit, refuse.
+    cap = 2 * limit
+    with connection.cursor() as cursor:
+        cursor.execute(_window_sql(connection.vendor, level), [*box, max_lon, min_lon, max_lat, min_lat, cap + 1])
+        rows = cursor.fetchall()
+    if len(rows) > cap:
+        _too_many(_window(level, box).count(), limit)
+    edge = [i for i, row in enumerate(rows) if row[3] is not None]
+    geoms = shapely.from_wkb([bytes(rows[i][3]) for i in edge])
+    misses = {i for i, ok in zip(edge, shapely.intersects(geoms, shapely.box(*box)), strict=True) if not ok}
+    if len(rows) - len(misses) > limit:
+        _too_many(len(rows) - len(misses), limit)
+    by_index = dict(zip(edge, geoms, strict=True))
+    return [
+        MapFeature(code, name, level, text or map_geojson(by_index[i], level))
+        for i, (code, name, text, _wkb) in enumerate(rows) if i not in misses
+    ]
+
+
+def _window(level: str, box: BBox) -> QuerySet[Area] | QuerySet[UnitGrid]:
+    """Current features of `level` whose bbox meets `box` (as _window_sql selects them)."""
+    min_lon, min_lat, max_lon, max_lat = box
     window: QuerySet[Area] | QuerySet[UnitGrid]
-    if level == "grid":
-        window = UnitGrid.objects.filter(valid_to__isnull=True)
-    else:
-        window = Area.objects.filter(level=level)
-    window = window.filter(min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat,
-                           max_lat__gte=min_lat)
-    candidates = window.count()
-    # The bbox-column count is an upper bound; far above the limit, refuse without loading.
-    if candidates > 2 * limit:
-        _too_many(candidates, limit)
-    fields = ("code", "geometry") if level == "grid" else ("code", "geometry", "name")
-    rows = list(window.order_by("code").values_list(*fields))
-    geoms = shapely.from_wkb([bytes(r[1]) for r in rows])
-    hit = shapely.intersects(geoms, shapely.box(*box)) if rows else []
-    chosen = [(row, geom) for row, geom, ok in zip(rows, geoms, hit, strict=True) if ok]
-    if len(chosen) > limit:
-        _too_many(len(chosen), limit)
-    tolerance = SIMPLIFY_DEG[level]
-    out = []
-    for row, geom in chosen:
-        g = shapely.simplify(geom, tolerance, preserve_topology=True) if tolerance else geom
-        g = round_coordinates(g, MAP_DECIMALS)
-        name = row[2] if level != "grid" else ""
-        out.append(MapFeature(row[0], name, level, shapely.to_geojson(g)))
-    return out
+    window = UnitGrid.objects.filter(valid_to__isnull=True) if level == "grid" else Area.objects.filter(level=level)
+    return window.filter(min_lon__lte=max_lon, max_lon__gte=min_lon, min_lat__lte=max_lat, max_lat__gte=min_lat)
+
+
+@functools.cache
+def _window_sql(vendor: str, level: str) -> str:
+    """Code, name, map GeoJSON and, only where the exact test or the fallback needs it (an
+    edge feature, a row without map text), the WKB of _window's rows in code order. Raw SQL
+    built once: building the ORM query cost more than the rest of the read. Parameters: the
+    box (inside test), the box (meets test: max_lon, min_lon, max_lat, min_lat), the limit."""
+    if level not in FEATURE_LEVELS:  # it is written into the SQL
+        raise ValueError(f"unknown level {level!r}")
+    model = UnitGrid if level == "grid" else Area
+    quote = connection.ops.quote_name
+
+    def col(name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    scope = f"{col('valid_to')} IS NULL" if level == "grid" else f"{col('level')} = '{level}'"
+    name = "''" if level == "grid" else col("name")
+    inside = (f"{col('min_lon')} >= %s AND {col('min_lat')} >= %s AND {col('max_lon')} <= %s "
+              f"AND {col('max_lat')} <= %s AND {col('map_geojson')} <> ''")
+    return (
+        f"SELECT {col('code')}, {name}, {col('map_geojson')}, "
+        f"CASE WHEN {inside} THEN NULL ELSE {col('geometry')} END "
+        f"FROM {quote(model._meta.db_table)} WHERE {scope} AND {col('min_lon')} <= %s "
+        f"AND {col('max_lon')} >= %s AND {col('min_lat')} <= %s AND {col('max_lat')} >= %s "
+        f"ORDER BY {col('code')} LIMIT %s"
+    )
 
 
 def _too_many(count: int, limit: int) -> None:

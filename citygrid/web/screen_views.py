@@ -139,11 +139,10 @@ def live_cases(request: HttpRequest) -> JsonResponse:
         filters = selectors.parse_filters(request.GET)
     except ScreenQueryError as error:
         return _invalid(error)
-    qs = selectors.filtered_cases(request.user, filters)
     if request.GET.get("heat") in ("1", "true"):
-        body = selectors.heat_cells(qs, bbox, zoom)
+        body = selectors.heat_cells(request.user, filters, bbox, zoom)
     else:
-        body = selectors.map_cases(qs, bbox, zoom)
+        body = selectors.map_cases(request.user, filters, bbox, zoom)
     return JsonResponse(body)
 
 

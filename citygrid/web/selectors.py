@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Floor, Substr
 from django.utils import timezone
 
+from citygrid.cases.domain.map_cells import CellBox, cell_box, scale_for, side
 from citygrid.org.scoping import AnyUser
 from citygrid.space.models import Area, Level
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from citygrid.cases.models import Case
 
 Bounds = tuple[tuple[float, float], tuple[float, float]]
+Sums = dict[tuple[int, int], list[float]]  # (cx, cy) -> [n, sum of lon, sum of lat]
 
 
 def coverage_bounds() -> Bounds | None:
@@ -39,7 +41,7 @@ def coverage_bounds() -> Bounds | None:
 
 MAX_CLUSTER_ZOOM = 16  # from this zoom on the live map shows single cases
 CLUSTER_CELL_PX = 64  # cluster cell side, in screen pixels at the requested zoom
-HEAT_CELL_PX = 24
+HEAT_CELL_PX = 32  # a power of two, so heat cells are map cells (citygrid.cases.domain.map_cells)
 MAX_POINTS = 1000  # single cases returned at most (more: the answer says truncated)
 PERIODS = {"today": 0, "7d": 7, "30d": 30, "90d": 90, "365d": 365}
 OPEN_LEVELS = ("green", "yellow", "red")
@@ -182,38 +184,118 @@ def cell_degrees(zoom: int, pixels: int) -> float:
     return float(360.0 / (2**zoom) * pixels / 256.0)
 
 
-def _cells(qs: QuerySet[Case], size: float) -> QuerySet[Case, dict[str, Any]]:
-    # Square cells in degrees; at Chengdu's latitude a cell is a little taller than wide on
-    # screen, which is fine for counting. Floor works on SQLite and PostgreSQL alike.
-    return (
-        qs.order_by()
-        .annotate(cx=Floor(F("lon") / size), cy=Floor(F("lat") / size))
-        .values("cx", "cy")
-        .annotate(
-            n=Count("id"),
-            lon=Avg("lon"),
-            lat=Avg("lat"),
-            red=Count("id", filter=Q(overdue_level="red")),
-            yellow=Count("id", filter=Q(overdue_level="yellow")),
-            green=Count("id", filter=Q(overdue_level="green")),
-        )
-        .order_by("cx", "cy")
-    )
+def _in_cells(qs: QuerySet[Case], box: CellBox) -> QuerySet[Case]:
+    """The cases around the cells of `box`, each with its cell (cx, cy); callers keep the cells
+    of the box (`_inside`). The lon/lat range, a little wider than the cells, lets the (lon,
+    lat) index serve; testing the cells in SQL would make the planner expect no rows."""
+    s = side(box.scale)
+    west, south, east, north = box.degrees()
+    return (qs.filter(lon__gte=west - s / 2, lon__lt=east + s / 2, lat__gte=south - s / 2,
+                      lat__lt=north + s / 2)
+            .annotate(cx=Floor(F("lon") / s), cy=Floor(F("lat") / s)))
 
 
-def map_cases(qs: QuerySet[Case], bbox: tuple[float, float, float, float], zoom: int) -> dict[str, Any]:
-    """Cases in `bbox` for the live map: grid clusters below MAX_CLUSTER_ZOOM, single cases
-    from it on. The cluster counts add up to the number of cases in the box."""
-    boxed = in_bbox(qs, bbox)
+def _inside(box: CellBox, cx: float, cy: float) -> bool:
+    return box.x0 <= cx <= box.x1 and box.y0 <= cy <= box.y1
+
+
+def _live_sums(qs: QuerySet[Case], box: CellBox) -> Sums:
+    rows = (_in_cells(qs.order_by(), box).values("cx", "cy")
+            .annotate(n=Count("id"), lons=Sum("lon"), lats=Sum("lat")))
+    return {(int(r["cx"]), int(r["cy"])): [r["n"], r["lons"], r["lats"]] for r in rows
+            if _inside(box, r["cx"], r["cy"])}
+
+
+def _level_counts(qs: QuerySet[Case], box: CellBox) -> dict[tuple[int, int], dict[str, int]]:
+    """Open cases per cell and traffic light (closed cases have no light)."""
+    from citygrid.cases.models import OPEN_STATES
+
+    rows = (_in_cells(qs.order_by().filter(state__in=OPEN_STATES, overdue_level__in=OPEN_LEVELS),
+                      box)
+            .values("cx", "cy", "overdue_level").annotate(n=Count("id")))
+    found: dict[tuple[int, int], dict[str, int]] = {}
+    for r in rows:
+        if _inside(box, r["cx"], r["cy"]):
+            found.setdefault((int(r["cx"]), int(r["cy"])), {})[r["overdue_level"]] = r["n"]
+    return found
+
+
+def _add(into: Sums, more: Sums) -> Sums:
+    for key, (n, lons, lats) in more.items():
+        found = into.setdefault(key, [0, 0.0, 0.0])
+        found[0] += n
+        found[1] += lons
+        found[2] += lats
+    return into
+
+
+def cell_counts(user: AnyUser, filters: CaseFilters, qs: QuerySet[Case], box: CellBox,
+                now: datetime | None = None) -> Sums:
+    """(n, sum of lon, sum of lat) per cell of `box` of the user's filtered cases `qs`: from
+    the kept per-day counts (citygrid.cases.map_cells) where the filters and the user's scope
+    allow, the rest counted live. Both ways give the same answer."""
+    from citygrid.cases import map_cells
+
+    kept = _kept_part(user, filters, box)
+    until = map_cells.watermark() if kept is not None else None
+    if kept is None or until is None:
+        return _live_sums(qs, box)
+    start = period_start(filters.period, now)
+    if start is not None and start.date() >= until:
+        return _live_sums(qs, box)
+    sums = map_cells.cell_sums(box, start.date() if start else None, until, kept.districts)
+    sums = _add(sums, _live_sums(qs.filter(created_at__gte=map_cells.midnight(until)), box))
+    if kept.districts is None:
+        return sums
+    # Beyond whole districts a user sees only the cases they reported (whole_districts).
+    # Two queries, not an OR, so that each walks its own index.
+    elsewhere = (qs.filter(reporter_id=user.pk, created_at__lt=map_cells.midnight(until))
+                 .exclude(district_id__in=sorted(kept.districts)))
+    return _add(sums, _live_sums(elsewhere, box))
+
+
+@dataclass(frozen=True)
+class _Kept:
+    districts: frozenset[int] | None  # None: all
+
+
+def _kept_part(user: AnyUser, filters: CaseFilters, box: CellBox) -> _Kept | None:
+    """Which districts' kept counts answer this request; None: count everything live."""
+    from citygrid.cases import map_cells
+    from citygrid.cases.selectors import NotWholeDistricts, whole_districts
+
+    if map_cells.kept_scale(box.scale) is None:
+        return None
+    if (filters.states or filters.levels or filters.open_only or filters.major or filters.source
+            or filters.street):
+        return None
+    try:
+        districts = whole_districts(user)
+    except NotWholeDistricts:
+        return None
+    if filters.district:
+        wanted = frozenset(Area.objects.filter(level=Level.DISTRICT, code=filters.district)
+                           .values_list("id", flat=True))
+        districts = wanted if districts is None else districts & wanted
+    return _Kept(districts)
+
+
+def map_cases(user: AnyUser, filters: CaseFilters, bbox: tuple[float, float, float, float],
+              zoom: int, now: datetime | None = None) -> dict[str, Any]:
+    """Cases in `bbox` for the live map: below MAX_CLUSTER_ZOOM, clusters of the cases in every
+    cell that meets the box (they add up to `total`); from it on, single cases in the box."""
     if zoom < MAX_CLUSTER_ZOOM:
-        size = cell_degrees(zoom, CLUSTER_CELL_PX)
-        clusters = [
-            {"lon": round(c["lon"], 6), "lat": round(c["lat"], 6), "n": c["n"], "red": c["red"],
-             "yellow": c["yellow"], "green": c["green"]}
-            for c in _cells(boxed, size)
-        ]
-        return {"mode": "clusters", "zoom": zoom, "cell": size, "clusters": clusters,
+        box = cell_box(bbox, scale_for(zoom, CLUSTER_CELL_PX))
+        qs = filtered_cases(user, filters, now)
+        levels = _level_counts(qs, box)
+        clusters = []
+        for key, (n, lons, lats) in sorted(cell_counts(user, filters, qs, box, now).items()):
+            lights = levels.get(key, {})
+            clusters.append({"lon": round(lons / n, 6), "lat": round(lats / n, 6), "n": n,
+                             **{level: lights.get(level, 0) for level in ("red", "yellow", "green")}})
+        return {"mode": "clusters", "zoom": zoom, "cell": side(box.scale), "clusters": clusters,
                 "total": sum(c["n"] for c in clusters)}
+    boxed = in_bbox(filtered_cases(user, filters, now), bbox)
     rows = list(
         boxed.order_by("-created_at", "-id").values(
             "id", "number", "state", "overdue_level", "lon", "lat", "urgency", "category__name",
@@ -232,13 +314,19 @@ def map_cases(qs: QuerySet[Case], bbox: tuple[float, float, float, float], zoom:
             "truncated": truncated}
 
 
-def heat_cells(qs: QuerySet[Case], bbox: tuple[float, float, float, float], zoom: int) -> dict[str, Any]:
-    """Counts per small cell (HEAT_CELL_PX), each with its bounds, for a heat layer."""
-    size = cell_degrees(zoom, HEAT_CELL_PX)
+def heat_cells(user: AnyUser, filters: CaseFilters, bbox: tuple[float, float, float, float],
+               zoom: int, now: datetime | None = None) -> dict[str, Any]:
+    """Counts per small cell (HEAT_CELL_PX) that meets the box, each with its bounds. Cells
+    are never finer than the finest kept scale (~270 m: 64 px at zoom 15), so that a heat map
+    of a year at street zoom adds up kept counts too."""
+    from citygrid.cases.map_cells import SCALES
+
+    box = cell_box(bbox, min(scale_for(zoom, HEAT_CELL_PX), max(SCALES)))
+    size = side(box.scale)
     cells = [
-        {"bounds": [[c["cy"] * size, c["cx"] * size], [(c["cy"] + 1) * size, (c["cx"] + 1) * size]],
-         "n": c["n"]}
-        for c in _cells(in_bbox(qs, bbox), size)
+        {"bounds": [[cy * size, cx * size], [(cy + 1) * size, (cx + 1) * size]], "n": n}
+        for (cx, cy), (n, _lons, _lats)
+        in sorted(cell_counts(user, filters, filtered_cases(user, filters, now), box, now).items())
     ]
     return {"mode": "heat", "zoom": zoom, "cell": size, "cells": cells,
             "max": max((c["n"] for c in cells), default=0), "total": sum(c["n"] for c in cells)}
@@ -261,68 +349,163 @@ SCREEN_DAYS = 30  # the by-district and by-class charts cover the last 30 days
 
 
 def screen_figures(user: AnyUser, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the big screen shows, one aggregate query per group of figures."""
-    from citygrid.cases.models import FINAL_STATES, CaseEvent
+    """Everything the big screen shows. Each query starts from an index (today's events; the
+    last 30 days' cases, the open ones and this month's closings; the newest events) and
+    applies the user's scope to the rows it reaches: starting from the scope made every query
+    read all the cases the user may see, a year of them (bench/load.py)."""
+    from citygrid.cases.selectors import prefixed_q, visible_q
 
     now = now or timezone.now()
     today = _today_start(now)
-    month = _month_start(now)
-    since = today - timedelta(days=SCREEN_DAYS - 1)
-    visible = _visible(user)
-    ids = visible.values("id")
-
-    today_events = CaseEvent.objects.filter(case__in=ids, at__gte=today).aggregate(
-        reported=Count("case", distinct=True, filter=Q(operation="report")),
-        filed=Count("case", distinct=True, filter=Q(operation="file")),
-        dispatched=Count("case", distinct=True, filter=Q(operation__in=("dispatch", "redispatch"))),
-        closed=Count("case", distinct=True, filter=Q(operation="close")),
-    )
-    open_q = ~Q(state__in=FINAL_STATES)
-    closed_month = Q(state="closed", closed_at__gte=month, overall_deadline__isnull=False)
-    state_figures = visible.order_by().aggregate(
-        open=Count("id", filter=open_q),
-        overdue=Count("id", filter=open_q & Q(overdue_level="red")),
-        warning=Count("id", filter=open_q & Q(overdue_level="yellow")),
-        closed_month=Count("id", filter=closed_month),
-        on_time_month=Count("id", filter=closed_month & Q(closed_at__lte=F("overall_deadline"))),
-    )
-    recent = visible.filter(created_at__gte=since).order_by()
-    by_district = [
-        {"code": r["district__code"], "name": r["district__name"], "total": r["total"],
-         "open": r["open"]}
-        for r in recent.values("district__code", "district__name")
-        .annotate(total=Count("id"), open=Count("id", filter=open_q)).order_by("district__code")
-    ]
-    by_major = list(
-        recent.annotate(major=Substr("category__code", 1, 2)).values("kind", "major")
-        .annotate(total=Count("id")).order_by("-total", "kind", "major")
-    )
-    names = _major_names({(r["kind"], r["major"]) for r in by_major})
-    by_class = [
-        {"kind": r["kind"], "code": r["major"], "name": names.get((r["kind"], r["major"]), r["major"]),
-         "total": r["total"]}
-        for r in by_major
-    ]
-    events = [
-        {"operation": e["operation"], "number": e["case__number"], "district": e["case__district__name"],
-         "at": e["at"].isoformat(), "to_state": e["to_state"]}
-        for e in CaseEvent.objects.filter(case__in=ids).order_by("-at", "-id")
-        .values("operation", "case__number", "case__district__name", "at", "to_state")[:20]
-    ]
+    scope = _listed(visible_q(user))
+    event_scope = prefixed_q(scope, "case__")
+    groups = _figure_groups(user, scope, today - timedelta(days=SCREEN_DAYS - 1), _month_start(now))
+    figures = {name: sum(g[name] for g in groups) for name in _STATE_FIGURES}
     return {
         "generated_at": now.isoformat(),
-        "today": today_events,
-        "open": state_figures["open"],
-        "overdue": state_figures["overdue"],
-        "warning": state_figures["warning"],
-        "closed_month": state_figures["closed_month"],
-        "on_time_month": state_figures["on_time_month"],
-        "on_time_rate": _rate(state_figures["on_time_month"], state_figures["closed_month"]),
+        "today": _today_counts(event_scope, today),
+        **figures,
+        "on_time_rate": _rate(figures["on_time_month"], figures["closed_month"]),
         "days": SCREEN_DAYS,
-        "by_district": by_district,
-        "by_class": by_class,
-        "events": events,
+        "by_district": _by_district(groups),
+        "by_class": _by_class(groups),
+        "events": _latest_events(event_scope),
     }
+
+
+# The big screen's "today" figures: cases with at least one such event since midnight.
+_TODAY_OPERATIONS = {"reported": ("report",), "filed": ("file",),
+                     "dispatched": ("dispatch", "redispatch"), "closed": ("close",)}
+_STATE_FIGURES = ("open", "overdue", "warning", "closed_month", "on_time_month")
+LISTED_AT_MOST = 1000  # longer subquery answers stay subqueries
+
+
+def _listed(scope: Q) -> Q:
+    """`scope` with each subquery (a user's departments, the cases copied to them) read once
+    and written in as a list of values. The planner estimates `IN (list)` from its statistics
+    but takes `IN (subquery)` inside an OR to match half the rows: for a department holding
+    no case it walked every event of the year looking for the newest 20 (12 s, bench/load.py)."""
+    children: list[Q | tuple[str, Any]] = []
+    given: list[Any] = list(scope.children)
+    for child in given:
+        if isinstance(child, Q):
+            children.append(_listed(child))
+            continue
+        lookup, value = child
+        if isinstance(value, QuerySet) and len(value.query.values_select) == 1:
+            values = list(value.order_by().values_list(*value.query.values_select, flat=True)
+                          [:LISTED_AT_MOST + 1])
+            if len(values) <= LISTED_AT_MOST:
+                value = values
+        children.append((lookup, value))
+    return Q(*children, _connector=scope.connector, _negated=scope.negated)
+
+
+def _today_counts(event_scope: Q, today: datetime) -> dict[str, int]:
+    from citygrid.cases.models import CaseEvent
+
+    operations = [op for ops in _TODAY_OPERATIONS.values() for op in ops]
+    return CaseEvent.objects.filter(event_scope, at__gte=today, operation__in=operations).aggregate(
+        **{name: Count("case", distinct=True, filter=Q(operation__in=ops))
+           for name, ops in _TODAY_OPERATIONS.items()})
+
+
+def _case_groups(scope: Q, since: datetime, month: datetime, *, counted_from: datetime | None = None,
+                 until: datetime | None = None, with_open: bool = True) -> list[dict[str, Any]]:
+    """Every case figure, per district and major class, from one pass over the cases created
+    since `since`, the open ones and those closed since `month`: mostly the same cases (a case
+    closes within days), each set found through its own index. `total` and `recent_open`
+    count the cases created since `since`. Reports and closings are counted from
+    `counted_from` and before `until` only when given (the kept day counts hold the rest);
+    `with_open=False` leaves out the open-case figures."""
+    from citygrid.cases.day_counts import closed_with_deadline, on_time
+    from citygrid.cases.models import OPEN_STATES, Case
+
+    # The open states named (not "not final"): the (state, …) indexes serve them.
+    open_q = Q(state__in=OPEN_STATES)
+    recent = Q(created_at__gte=max(since, counted_from) if counted_from else since)
+    closed = closed_with_deadline() & Q(closed_at__gte=max(month, counted_from) if counted_from else month)
+    if until is not None:
+        recent &= Q(created_at__lt=until)
+        closed &= Q(closed_at__lt=until)
+    figures = {"total": Count("id", filter=recent), "closed_month": Count("id", filter=closed),
+               "on_time_month": Count("id", filter=closed & on_time())}
+    where = recent | closed
+    if with_open:
+        where |= open_q
+        figures.update(
+            recent_open=Count("id", filter=Q(created_at__gte=since) & open_q),
+            open=Count("id", filter=open_q),
+            overdue=Count("id", filter=open_q & Q(overdue_level="red")),
+            warning=Count("id", filter=open_q & Q(overdue_level="yellow")))
+    rows = (Case.objects.filter(scope).filter(where).order_by()
+            .annotate(major=Substr("category__code", 1, 2)).values("district_id", "kind", "major")
+            .annotate(**figures))
+    return [{**_NO_FIGURES, **row} for row in rows]
+
+
+_NO_FIGURES = {"total": 0, "recent_open": 0, "open": 0, "overdue": 0, "warning": 0,
+               "closed_month": 0, "on_time_month": 0}
+
+
+def _figure_groups(user: AnyUser, scope: Q, since: datetime, month: datetime) -> list[dict[str, Any]]:
+    """`_case_groups` of the user's cases, the days before the watermark of the kept day
+    counts taken from them (citygrid.cases.day_counts) when the user sees whole districts."""
+    from citygrid.cases import day_counts
+    from citygrid.cases.map_cells import midnight
+    from citygrid.cases.selectors import NotWholeDistricts, whole_districts
+
+    until = day_counts.watermark()
+    try:
+        districts = whole_districts(user)
+    except NotWholeDistricts:
+        until = None
+    if until is None:
+        return _case_groups(scope, since, month)
+    cut = midnight(until)
+    groups = _case_groups(scope, since, month, counted_from=cut)
+    for row in day_counts.day_sums(since.date(), until, districts, "reported"):
+        groups.append({**_NO_FIGURES, **row, "total": row["reported"]})
+    for row in day_counts.day_sums(month.date(), until, districts, "closed"):
+        groups.append({**_NO_FIGURES, **row, "closed_month": row["closed"],
+                       "on_time_month": row["closed_on_time"]})
+    if districts is not None:
+        # Beyond whole districts a user sees the cases they reported (whole_districts).
+        elsewhere = scope & Q(reporter_id=user.pk) & ~Q(district_id__in=sorted(districts))
+        groups += _case_groups(elsewhere, since, month, until=cut, with_open=False)
+    return groups
+
+
+def _by_district(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    recent = [g for g in groups if g["total"] or g["recent_open"]]
+    areas = {pk: (code, name) for pk, code, name in
+             Area.objects.filter(id__in={g["district_id"] for g in recent}).values_list("id", "code", "name")}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for g in recent:
+        code, name = areas[g["district_id"]]
+        row = rows.setdefault((code, name), {"code": code, "name": name, "total": 0, "open": 0})
+        row["total"] += g["total"]
+        row["open"] += g["recent_open"]
+    return [rows[key] for key in sorted(rows) if rows[key]["total"]]
+
+
+def _by_class(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    totals: dict[tuple[str, str], int] = {}
+    for g in groups:
+        if g["total"]:
+            totals[(g["kind"], g["major"])] = totals.get((g["kind"], g["major"]), 0) + g["total"]
+    names = _major_names(set(totals))
+    return [{"kind": kind, "code": code, "name": names.get((kind, code), code), "total": total}
+            for (kind, code), total in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _latest_events(event_scope: Q) -> list[dict[str, Any]]:
+    from citygrid.cases.models import CaseEvent
+
+    rows = (CaseEvent.objects.filter(event_scope).order_by("-at", "-id")
+            .values("operation", "case__number", "case__district__name", "at", "to_state")[:20])
+    return [{"operation": e["operation"], "number": e["case__number"], "district": e["case__district__name"],
+             "at": e["at"].isoformat(), "to_state": e["to_state"]} for e in rows]
 
 
 def _visible(user: AnyUser) -> QuerySet[Case]:

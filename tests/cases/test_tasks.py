@@ -178,3 +178,4 @@ def test_housekeeping_requests_last_month_once_and_rolls_up_duty(demo_small, set
     assert [(r.period_start.isoformat(), r.period_end.isoformat()) for r in runs] == [
         ("2026-11-01", "2026-11-30")]
     assert first["duty_units"] >= 0
+    assert first["map_cells"] >= 0 and again["map_cells"] == 0  # counted once a day
