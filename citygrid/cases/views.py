@@ -5,25 +5,30 @@ writes through the actions; every DomainError is shown on the page with its code
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, cast
+from urllib.parse import quote, urlencode
 
 import shapely.geometry
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db import models
+from django.db.models import F, Q, QuerySet
+from django.forms.renderers import DjangoTemplates
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import conditional_escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from citygrid.cases import actions, selectors
+from citygrid.cases.domain.history import ChainLink, first_broken_link
 from citygrid.cases.forms import (
     PAGE_SIZE,
     SORTS,
@@ -41,8 +46,19 @@ from citygrid.cases.forms import (
     ReportForm,
     UrgeForm,
 )
-from citygrid.cases.history import check_case_chain
-from citygrid.cases.models import Case, CaseEvent, CaseState, Kind, Operation, Photo, PhotoKind
+from citygrid.cases.history import Break
+from citygrid.cases.models import (
+    Case,
+    CaseEvent,
+    CaseState,
+    CaseStep,
+    Kind,
+    Operation,
+    OverdueLevel,
+    Photo,
+    PhotoKind,
+    Urgency,
+)
 from citygrid.catalog.selectors import active_standard
 from citygrid.core.errors import Conflict, DomainError, NotFound
 from citygrid.org.models import Role
@@ -135,6 +151,58 @@ def role_tabs(user: AnyUser) -> list[tuple[str, str]]:
     return [*tabs, (ALL_TAB, _("All I may see"))]
 
 
+WIDGETS = "django/forms/widgets/"
+# Widget templates that only include input.html.
+INPUT_TEMPLATES = {f"{WIDGETS}{name}.html" for name in ("input", "text", "hidden", "number", "email")}
+
+
+def _attrs_html(attrs: dict[str, Any]) -> str:
+    return "".join(f" {conditional_escape(name)}" if value is True
+                   else f' {conditional_escape(name)}="{conditional_escape(value)}"'
+                   for name, value in attrs.items() if value is not False)
+
+
+def _option_html(option: dict[str, Any]) -> str:
+    return (f'<option value="{conditional_escape(option["value"])}"{_attrs_html(option["attrs"])}>'
+            f'{conditional_escape(option["label"])}</option>\n')
+
+
+def _select_html(widget: dict[str, Any]) -> str:
+    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+        parts.extend("\n  " + _option_html(option) for option in options)
+        if group_name:
+            parts.append("\n  </optgroup>")
+    return "".join(parts) + "\n</select>"
+
+
+class WidgetRenderer(DjangoTemplates):
+    """Django's form renderer, writing the plain widgets (inputs, text areas, menus) in Python,
+    to the byte what Django's templates write (tests/cases/test_page_costs.py): through the
+    templates a menu option costs two template includes, and the filter and action forms
+    were a sixth of the queue and case pages' time."""
+
+    def render(self, template_name: str, context: dict[str, Any], request: HttpRequest | None = None) -> str:
+        widget = context.get("widget", {})
+        if template_name in INPUT_TEMPLATES:
+            value = "" if widget["value"] is None else f' value="{conditional_escape(widget["value"])}"'
+            return (f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
+                    f'{value}{_attrs_html(widget["attrs"])}>')
+        if template_name == f"{WIDGETS}textarea.html":
+            text = conditional_escape(widget["value"]) if widget["value"] else ""
+            return f'<textarea name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>\n{text}</textarea>'
+        if template_name == f"{WIDGETS}select.html" and all(
+                o["template_name"] == f"{WIDGETS}select_option.html"
+                for _n, group, _i in widget["optgroups"] for o in group):
+            return _select_html(widget)
+        return str(super().render(template_name, context, request))
+
+
+WIDGET_RENDERER = WidgetRenderer()
+
+
 def _filtered(qs: QuerySet[Case], data: dict[str, Any]) -> QuerySet[Case]:
     if data.get("state"):
         qs = qs.filter(state=data["state"])
@@ -150,6 +218,55 @@ def _filtered(qs: QuerySet[Case], data: dict[str, Any]) -> QuerySet[Case]:
     return qs.order_by(*SORTS.get(data.get("sort") or "deadline", SORTS["deadline"]))
 
 
+# What a queue row shows, and what its traffic light is computed from (`actions.level_of`): the
+# cases' other columns and their related rows (the areas' geometries, the class's long texts)
+# stay in the database.
+_ROW_FIELDS = ("number", "state", "step", "urgency", "needs_collaboration", "address", "overdue_level",
+               "step_started_at", "step_warn_at", "step_deadline", "deadline_provisional",
+               "overall_started_at", "overall_warn_at", "overall_deadline")
+_ROW_NAMES = {"category_code": F("category__code"), "category_name": F("category__name"),
+              "district_name": F("district__name"), "street_name": F("street__name"),
+              "community_name": F("community__name"), "holder_name": F("holder_department__name"),
+              "person_name": F("holder_person__display_name")}
+FILTERS = ("state", "district", "category", "level", "q")
+
+
+def labels(choices: type[models.TextChoices]) -> dict[str, str]:
+    """value → label in the current language, translated once per page (not once per row)."""
+    return {value: str(label) for value, label in choices.choices}
+
+
+def lights() -> dict[str, tuple[str, str]]:
+    """Traffic-light level → (label, title), as `_level.html` shows them."""
+    # The template's msgid, "%" doubled: {% translate %} looks it up so and undoubles the result.
+    over_80 = _("Over 80 %% of the time limit used").replace("%%", "%")
+    return {OverdueLevel.RED: (_("red"), _("Over the time limit")),
+            OverdueLevel.YELLOW: (_("yellow"), over_80),
+            OverdueLevel.GREEN: (_("green"), _("Within the time limit"))}
+
+
+def _queue_rows(cases: Iterable[Any]) -> list[dict[str, Any]]:
+    now = actions.now_()
+    states, steps, urgencies, shown = labels(CaseState), labels(CaseStep), labels(Urgency), lights()
+    detail = reverse("cases:detail", args=["0"])[:-2]  # "/cases/": each row adds its number
+    rows = []
+    for case in cases:
+        level = actions.level_of(case, now)
+        light, light_title = shown.get(level, ("", ""))
+        rows.append({
+            "number": case.number, "url": f"{detail}{quote(case.number)}/", "level": level,
+            "light": light, "light_title": light_title, "urgent": case.urgency != Urgency.ORDINARY,
+            "urgency": urgencies.get(case.urgency, case.urgency), "collaboration": case.needs_collaboration,
+            "state": states.get(case.state, case.state),
+            "step": steps.get(case.step, case.step) if case.step else "",
+            "category_code": case.category_code, "category_name": case.category_name,
+            "district": case.district_name, "street": case.street_name, "community": case.community_name,
+            "address": case.address, "holder": case.holder_name, "person": case.person_name,
+            "deadline": case.step_deadline, "provisional": case.deadline_provisional,
+        })
+    return rows
+
+
 @login_required
 @require_safe
 def queue(request: HttpRequest) -> HttpResponse:
@@ -158,15 +275,22 @@ def queue(request: HttpRequest) -> HttpResponse:
     role = request.GET.get("role") or tabs[0][0]
     if role not in dict(tabs):
         role = tabs[0][0]
-    form = QueueFilterForm(request.GET or None, user=user)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    # The page's refresh every 30 s without filters needs no form (nor its district menu).
+    bare = request.htmx and not any(request.GET.get(name) for name in (*FILTERS, "sort"))
+    form = None if bare else QueueFilterForm(request.GET or None, user=user, renderer=WIDGET_RENDERER)
+    data = form.cleaned_data if form is not None and form.is_bound and form.is_valid() else {}
     base = selectors.visible_cases(user) if role == ALL_TAB else selectors.queue_for(user, role)
-    page = Paginator(_filtered(base, data), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(case, actions.level_of(case)) for case in page.object_list]
+    page = Paginator(_filtered(base, data).select_related(None).only(*_ROW_FIELDS),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = _queue_rows(cast(QuerySet[Case], page.object_list).annotate(**_ROW_NAMES))  # not in the count
     kept = {k: v for k, v in request.GET.items() if k != "page" and v}
     kept["role"] = role
-    counts = {} if request.htmx else {
-        value: selectors.queue_for(user, value).count() for value, _label in tabs if value != ALL_TAB}
+    counts: dict[str, int] = {}
+    if not request.htmx:
+        if role != ALL_TAB and not any(data.get(name) for name in FILTERS):
+            counts[role] = page.paginator.count  # the tab shown: its count is the page's
+        counts.update({value: selectors.queue_for(user, value).count()
+                       for value, _label in tabs if value not in (ALL_TAB, *counts)})
     context = {
         "tabs": [(value, label, counts.get(value)) for value, label in tabs],
         "role": role, "form": form, "page": page, "rows": rows,
@@ -305,7 +429,7 @@ def _dossier_of(user: AnyUser, case: Case) -> Any:
 def _form_for(operation: str, user: AnyUser, case: Case, roles: list[tuple[str, str]],
               data: Any = None, files: Any = None) -> OperationForm:
     spec = OPERATIONS[operation]
-    kwargs: dict[str, Any] = {"roles": roles, "prefix": operation,
+    kwargs: dict[str, Any] = {"roles": roles, "prefix": operation, "renderer": WIDGET_RENDERER,
                               "initial": {"expected_version": case.version}}
     if issubclass(spec.form, DispatchForm):
         kwargs["user"] = user
@@ -314,7 +438,22 @@ def _form_for(operation: str, user: AnyUser, case: Case, roles: list[tuple[str, 
     form = spec.form(data, files, **kwargs)
     if isinstance(form, CloseForm) and not case.component_id:
         del form.fields["component_state"]
+    if isinstance(form, DispatchForm) and data is None:
+        _share_targets(form)
     return form
+
+
+def _share_targets(form: DispatchForm) -> None:
+    """The department and copies menus list the same departments: read them once for both
+    (each menu would read its queryset when drawn). A posted form still checks its choices
+    against the queryset."""
+    queryset = cast("forms.ModelChoiceField[Any]", form.fields["department"]).queryset
+    targets = list(queryset) if queryset is not None else []
+    for name in ("department", "copies"):
+        field = cast("forms.ModelChoiceField[Any]", form.fields[name])
+        iterator = field.iterator(field)
+        blank = [("", field.empty_label)] if field.empty_label is not None else []
+        field.choices = blank + [iterator.choice(target) for target in targets]
 
 
 def _decided_on_dossier(case: Case, operation: str) -> bool:
@@ -322,9 +461,10 @@ def _decided_on_dossier(case: Case, operation: str) -> bool:
     return operation == Operation.DISPATCH and case.state == CaseState.IN_COLLABORATION
 
 
-def _operation_panels(user: AnyUser, case: Case, bound: tuple[str, OperationForm] | None) -> list[dict[str, Any]]:
+def _operation_panels(user: AnyUser, case: Case, bound: tuple[str, OperationForm] | None,
+                      by_operation: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
     panels = []
-    for operation, roles in _roles_by_operation(user, case).items():
+    for operation, roles in by_operation.items():
         if operation not in OPERATIONS or _decided_on_dossier(case, operation):
             continue
         if bound is not None and bound[0] == operation:
@@ -368,13 +508,38 @@ def _event_rows(events: list[CaseEvent]) -> list[dict[str, Any]]:
     return rows
 
 
+# What a suggestion uses of a case: its number, state and place (the search itself joins the
+# class, district and holder; of those, only their ids).
+_DUPLICATE_COLUMNS = ("number", "state", "lon", "lat", "created_at", "category__id", "district__id",
+                      "holder_department__id")
+
+
+def _chain_break(case: Case, events: list[CaseEvent]) -> Break | None:
+    """`history.check_case_chain`, on the events the page has read already (not twice)."""
+    links = (ChainLink(e.seq, actions.event_payload(e, case.number), e.prev_hash, e.hash) for e in events)
+    broken = first_broken_link(links, head=case.history_head or None)
+    return Break(case.number, broken.seq, broken.reason) if broken else None
+
+
 def _duplicates(user: AnyUser, case: Case) -> list[Any] | None:
     """Open cases that may be the same problem, when the duplicate finder is installed."""
     try:
         from citygrid.cases.duplicates import duplicates_of
     except ImportError:
         return None
-    return list(duplicates_of(case, queryset=selectors.visible_cases(user)))
+    return list(duplicates_of(case, queryset=selectors.visible_cases(user).select_related(None).only(
+        *_DUPLICATE_COLUMNS)))
+
+
+def display(case: Case, *names: str) -> dict[str, str]:
+    """The labels of the case's choice fields, each translated once (Django's get_FOO_display
+    translates every choice of the field at each call)."""
+    found = {}
+    for name in names:
+        value = getattr(case, name)
+        field = cast("models.Field[Any, Any]", Case._meta.get_field(name))
+        found[name] = str(dict(field.flatchoices).get(value, value))
+    return found
 
 
 def _location(case: Case) -> dict[str, Any]:
@@ -386,18 +551,20 @@ def render_detail(request: HttpRequest, case: Case, *, bound: tuple[str, Operati
                   status: int = 200, conflict: DomainError | None = None,
                   error: DomainError | None = None) -> HttpResponse:
     user = request.user
-    events = selectors.case_events(user, case.pk)
+    # The case is one the user may see (`_case_or_404`): its events need no second scoped read.
+    events = list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("seq"))
     photos = list(Photo.objects.filter(case=case).order_by("uploaded_at", "id"))
     roles = _roles_by_operation(user, case)
     context = {
         "case": case,
+        "display": display(case, "state", "step", "process", "kind", "urgency", "source"),
         "level": actions.level_of(case),
         "events": _event_rows(events),
-        "chain_break": check_case_chain(case),
+        "chain_break": _chain_break(case, events),
         "before_photos": [p for p in photos if p.kind == PhotoKind.BEFORE],
         "after_photos": [p for p in photos if p.kind == PhotoKind.AFTER],
         "copies": list(case.copies.select_related("department").order_by("sent_at", "id")),
-        "panels": _operation_panels(user, case, bound),
+        "panels": _operation_panels(user, case, bound, roles),
         "conflict": conflict,
         "error": error,
         "error_text": error_text(error) if error is not None else "",

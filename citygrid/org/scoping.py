@@ -4,11 +4,15 @@ queryset asks these functions; templates only mirror them.
 A role assignment's scope is its areas (each with everything inside it) plus the territories
 of its departments (each with its sub-departments). An assignment with an empty scope grants
 nothing; superusers see and may do everything.
+
+Inside a unit of work (`citygrid.core.memo`: one read-only request) the user's assignments are
+read once, in one statement, and each tree walk once: a page asks these functions many times.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
@@ -51,30 +55,69 @@ def assignments(user: AnyUser, role: str | None = None) -> QuerySet[RoleAssignme
     return qs.filter(role=role) if role else qs
 
 
+@dataclass(frozen=True)
+class AssignmentScope:
+    """One role assignment: its role, areas, departments and those departments' territories."""
+
+    role: str
+    areas: frozenset[int]
+    departments: frozenset[int]
+    department_areas: frozenset[int]
+
+
+def assignment_scopes(user: AnyUser) -> tuple[AssignmentScope, ...]:
+    """The user's role assignments with their scopes (none for an inactive or anonymous user)."""
+    if not _authenticated(user):
+        return ()
+    return remembered(("assignment_scopes", user.pk), lambda: _read_scopes(user))
+
+
+def _read_scopes(user: AnyUser) -> tuple[AssignmentScope, ...]:
+    rows = (assignments(user).order_by("pk")
+            .values_list("pk", "role", "areas", "departments", "departments__area_id"))
+    found: dict[int, tuple[str, set[int], set[int], set[int]]] = {}
+    for pk, role, area, department, department_area in rows:
+        entry = found.setdefault(pk, (role, set(), set(), set()))
+        if area is not None:
+            entry[1].add(area)
+        if department is not None:
+            entry[2].add(department)
+            entry[3].add(department_area)
+    return tuple(AssignmentScope(role, frozenset(areas), frozenset(departments), frozenset(territories))
+                 for role, areas, departments, territories in found.values())
+
+
+def _of_role(user: AnyUser, role: str | None) -> list[AssignmentScope]:
+    return [scope for scope in assignment_scopes(user) if not role or scope.role == role]
+
+
 def roles_of(user: AnyUser) -> set[str]:
-    return set(remembered(("roles_of", user.pk),
-                          lambda: frozenset(assignments(user).values_list("role", flat=True))))
+    return {scope.role for scope in assignment_scopes(user)}
 
 
-def _scope_department_ids(user: AnyUser, role: str | None = None) -> set[int]:
-    roots = set(
-        assignments(user, role).filter(departments__isnull=False).values_list("departments", flat=True)
-    )
+def _department_subtree(roots: frozenset[int]) -> dict[int, int]:
+    """Department id → territory id, for the roots and every department below them."""
+    return remembered(("department_subtree", roots), lambda: dict(
+        Department.objects.filter(subtree_q(roots, depth=_DEPARTMENT_DEPTH)).values_list("id", "area_id")))
+
+
+def scope_department_ids(user: AnyUser, role: str | None = None) -> set[int]:
+    roots = frozenset(d for scope in _of_role(user, role) for d in scope.departments)
     if not roots:
         return set()
-    return set(Department.objects.filter(subtree_q(roots, depth=_DEPARTMENT_DEPTH)).values_list("id", flat=True))
+    return set(_department_subtree(roots))
 
 
 def assigned_area_ids(user: AnyUser, role: str | None = None) -> set[int]:
-    return set(assignments(user, role).filter(areas__isnull=False).values_list("areas", flat=True))
+    return {a for scope in _of_role(user, role) for a in scope.areas}
 
 
 def root_area_ids(user: AnyUser, role: str | None = None) -> set[int]:
     """The top areas of the user's scope: assigned areas and their departments' territories."""
     ids = assigned_area_ids(user, role)
-    dept_ids = _scope_department_ids(user, role)
-    if dept_ids:
-        ids |= set(Department.objects.filter(id__in=dept_ids).values_list("area_id", flat=True))
+    roots = frozenset(d for scope in _of_role(user, role) for d in scope.departments)
+    if roots:
+        ids |= set(_department_subtree(roots).values())
     return ids
 
 
@@ -87,19 +130,15 @@ def visible_areas(user: AnyUser, role: str | None = None) -> QuerySet[Area]:
     return Area.objects.filter(subtree_q(roots))
 
 
+_AREA_ANCESTORS = tuple("parent" + "__parent" * i + "_id" for i in range(_AREA_DEPTH))
+_DEPARTMENT_ANCESTORS = tuple("parent" + "__parent" * i + "_id" for i in range(_DEPARTMENT_DEPTH))
+
+
 def ancestor_area_ids(area_ids: set[int]) -> set[int]:
-    found: set[int] = set()
-    frontier = area_ids
-    for _ in range(_AREA_DEPTH):
-        parents = set(
-            Area.objects.filter(id__in=frontier, parent__isnull=False).values_list("parent_id", flat=True)
-        )
-        parents -= found
-        if not parents:
-            break
-        found |= parents
-        frontier = parents
-    return found
+    key = frozenset(area_ids)
+    return set(remembered(("ancestor_areas", key), lambda: frozenset(
+        parent for row in Area.objects.filter(id__in=key).values_list(*_AREA_ANCESTORS)
+        for parent in row if parent is not None)))
 
 
 def own_departments(user: AnyUser) -> QuerySet[Department]:
@@ -108,7 +147,7 @@ def own_departments(user: AnyUser) -> QuerySet[Department]:
     if is_superuser(user):
         return Department.objects.all()
     roots = assigned_area_ids(user)
-    dept_ids = _scope_department_ids(user)
+    dept_ids = scope_department_ids(user)
     if not roots and not dept_ids:
         return Department.objects.none()
     return Department.objects.filter(subtree_q(roots, "area__") | Q(id__in=dept_ids))
@@ -121,7 +160,7 @@ def visible_departments(user: AnyUser) -> QuerySet[Department]:
     if is_superuser(user):
         return Department.objects.all()
     roots = assigned_area_ids(user)
-    dept_ids = _scope_department_ids(user)
+    dept_ids = scope_department_ids(user)
     if not roots and not dept_ids:
         return Department.objects.none()
     above = ancestor_area_ids(root_area_ids(user))
@@ -147,22 +186,17 @@ def visible_people(user: AnyUser) -> QuerySet[Person]:
     return Person.objects.filter(id__in=ids)
 
 
-def _area_chain(area: Area) -> set[int]:
-    chain: set[int] = set()
-    current: Area | None = area
-    while current is not None and current.pk not in chain:
-        chain.add(current.pk)
-        current = current.parent
-    return chain
+def _area_chain(area_id: int) -> frozenset[int]:
+    """The area and its ancestors (one statement: areas nest at most `_AREA_DEPTH` deep)."""
+    return remembered(("area_chain", area_id), lambda: frozenset(
+        {area_id} | {a for row in Area.objects.filter(id=area_id).values_list(*_AREA_ANCESTORS)
+                     for a in row if a is not None}))
 
 
-def _department_chain(department: Department) -> set[int]:
-    chain: set[int] = set()
-    current: Department | None = department
-    while current is not None and current.pk not in chain:
-        chain.add(current.pk)
-        current = current.parent
-    return chain
+def _department_chain(department_id: int) -> frozenset[int]:
+    return remembered(("department_chain", department_id), lambda: frozenset(
+        {department_id} | {d for row in Department.objects.filter(id=department_id)
+                           .values_list(*_DEPARTMENT_ANCESTORS) for d in row if d is not None}))
 
 
 def can_act(
@@ -177,19 +211,19 @@ def can_act(
 
 
 def _can_act(user: AnyUser, role: str, area: Area | None, department: Department | None) -> bool:
-    area_chain = _area_chain(area) if area is not None else set()
-    dept_chain = _department_chain(department) if department is not None else set()
-    dept_area_chain = _area_chain(department.area) if department is not None else set()
-    held = remembered(("assignments", user.pk, role), lambda: [
-        ({a.pk for a in assignment.areas.all()}, list(assignment.departments.all()))
-        for assignment in assignments(user, role).prefetch_related("areas", "departments__area")])
-    for scope_areas, scope_depts in held:
-        scope_area_ids = scope_areas | {d.area_id for d in scope_depts}
-        if not scope_area_ids and not scope_depts:
+    scopes = [scope for scope in assignment_scopes(user) if scope.role == role]
+    if not scopes:
+        return False
+    area_chain = _area_chain(area.pk) if area is not None else frozenset()
+    dept_chain = _department_chain(department.pk) if department is not None else frozenset()
+    dept_area_chain = _area_chain(department.area_id) if department is not None else frozenset()
+    for scope in scopes:
+        scope_area_ids = scope.areas | scope.department_areas
+        if not scope_area_ids and not scope.departments:
             continue
         area_ok = area is None or bool(area_chain & scope_area_ids)
         dept_ok = department is None or bool(
-            dept_chain & {d.pk for d in scope_depts} or dept_area_chain & scope_areas
+            dept_chain & scope.departments or dept_area_chain & scope.areas
         )
         if area_ok and dept_ok:
             return True
@@ -197,4 +231,4 @@ def _can_act(user: AnyUser, role: str, area: Area | None, department: Department
 
 
 def holds_role(user: AnyUser, role: str) -> bool:
-    return is_superuser(user) or assignments(user, role).exists()
+    return is_superuser(user) or role in roles_of(user)
