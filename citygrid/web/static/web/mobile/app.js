@@ -841,7 +841,7 @@
           var b = g.data.bbox;
           if (gridBox) gridBox.remove();
           gridBox = L.rectangle([[b[1], b[0]], [b[3], b[2]]], { color: "#c07a2c", weight: 1.5, fillOpacity: 0.08, interactive: false }).addTo(map);
-        });
+        }, function () { /* the network went away after geocoding: no outline */ });
       }, function () { /* offline: the server geocodes when the report is sent */ });
     }
     /* Components within 50 m: all of them while no class is chosen (picking one chooses its
