@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from serving import children_of, cpu_of, free_port, start_gunicorn, stop
+from serving import children_of, cpu_of, free_port, setup_django, start_gunicorn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,16 +74,6 @@ def database_exists() -> bool:
 
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).fetchone() is not None
-
-
-def setup_django(media: str) -> None:
-    os.environ["DATABASE_URL"] = f"{SERVER}/{DB}"
-    os.environ["CONN_MAX_AGE"] = "600"
-    os.environ["MEDIA_ROOT"] = media
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "citygrid.settings")
-    import django
-
-    django.setup()
 
 
 def load_data() -> None:
@@ -341,7 +331,7 @@ def main() -> None:
     if not reuse:
         admin_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         admin_sql(f"CREATE DATABASE {DB}")
-    setup_django(media)
+    setup_django(f"{SERVER}/{DB}", media)
     proc = None
     try:
         if not reuse:

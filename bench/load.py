@@ -50,7 +50,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from serving import children_of, cpu_of, free_port, start_gunicorn, stop
+from serving import children_of, cpu_of, free_port, setup_django, start_gunicorn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -96,16 +96,6 @@ def marker() -> dict[str, Any] | None:
 def set_marker(built: dict[str, Any]) -> None:
     text = f"{MARKER} {json.dumps(built, sort_keys=True)}".replace("'", "''")
     admin(f"COMMENT ON DATABASE {DB} IS '{text}'")
-
-
-def setup_django(media: str) -> None:
-    os.environ["DATABASE_URL"] = f"{SERVER}/{DB}"
-    os.environ["CONN_MAX_AGE"] = "600"
-    os.environ["MEDIA_ROOT"] = media
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "citygrid.settings")
-    import django
-
-    django.setup()
 
 
 def vacuum() -> None:
@@ -523,7 +513,7 @@ def main() -> None:
             log(f"dropping {DB} ({'rebuild asked' if args.rebuild else 'marker differs: ' + json.dumps(found)})")
         admin(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
         admin(f"CREATE DATABASE {DB}")
-    setup_django(media)
+    setup_django(f"{SERVER}/{DB}", media)
     proc = locust = None
     try:
         if reuse:

@@ -16,6 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def setup_django(database_url: str, media: str) -> None:
+    """Django in this process against the benchmark's database, with persistent connections."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["CONN_MAX_AGE"] = "600"
+    os.environ["MEDIA_ROOT"] = media
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "citygrid.settings")
+    import django
+
+    django.setup()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
